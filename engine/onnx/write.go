@@ -1,0 +1,130 @@
+package onnx
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/rulebrush/rulebrush/engine/onnx/pb"
+)
+
+// SetFloatInitializer replaces the values of the FLOAT initializer name, both in the
+// Graph (copied into the Tensor's Float slice in place) and in Proto (as raw_data), so a
+// saved model carries the edit. data must have exactly as many values as the tensor.
+func (m *Model) SetFloatInitializer(name string, data []float32) error {
+	t := m.Graph.Initializers[name]
+	if t == nil {
+		return fmt.Errorf("onnx: set initializer %q: no such initializer", name)
+	}
+	if t.DataType != Float {
+		return fmt.Errorf("onnx: set initializer %q: it is %v, not FLOAT", name, t.DataType)
+	}
+	if len(data) != len(t.Float) {
+		return fmt.Errorf("onnx: set initializer %q: %d values given, the tensor (dims %v) has %d",
+			name, len(data), t.Dims, len(t.Float))
+	}
+	var tp *pb.TensorProto
+	for _, p := range m.Proto.GetGraph().GetInitializer() {
+		if p.GetName() == name {
+			tp = p
+			break
+		}
+	}
+	if tp == nil {
+		return fmt.Errorf("onnx: set initializer %q: not in the model's protobuf", name)
+	}
+	raw := make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	tp.RawData = raw
+	tp.FloatData = nil
+	tp.ExternalData = nil
+	tp.DataLocation = pb.TensorProto_DEFAULT
+	copy(t.Float, data)
+	return nil
+}
+
+// SetMetadata sets metadata_props[key] = value, replacing an existing entry.
+func (m *Model) SetMetadata(key, value string) {
+	if m.Metadata == nil {
+		m.Metadata = map[string]string{}
+	}
+	m.Metadata[key] = value
+	for _, p := range m.Proto.GetMetadataProps() {
+		if p.GetKey() == key {
+			p.Value = value
+			return
+		}
+	}
+	m.Proto.MetadataProps = append(m.Proto.MetadataProps, &pb.StringStringEntryProto{Key: key, Value: value})
+}
+
+// maxModelSize is the protobuf limit on a message's encoded size.
+const maxModelSize = math.MaxInt32
+
+// Marshal encodes the model. Output is deterministic; an unchanged model read from a
+// file produced by the standard ONNX tools encodes to the same bytes.
+func (m *Model) Marshal() ([]byte, error) {
+	if n := proto.Size(m.Proto); n > maxModelSize {
+		return nil, fmt.Errorf("onnx: marshal: model is %d bytes, over the 2 GiB protobuf limit", n)
+	}
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(m.Proto)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: marshal: %w", err)
+	}
+	return data, nil
+}
+
+// WriteFile saves m to path atomically: it writes a temporary file in the same folder,
+// syncs it and renames it over path, so a failure leaves an existing file untouched.
+// Tensors read from external data are written inline.
+func WriteFile(path string, m *Model) error {
+	data, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("onnx: write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("onnx: write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	// CreateTemp makes the file 0600; a model is an ordinary document.
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("onnx: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("onnx: write %s: %w", path, err)
+	}
+	// Sync the folder so the rename itself survives a crash; best effort where
+	// folders cannot be synced.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
