@@ -56,7 +56,7 @@ func inlineExternal(g *pb.GraphProto, dir string) error {
 		}
 		tp.RawData = data
 		tp.ExternalData = nil
-		tp.DataLocation = pb.TensorProto_DEFAULT
+		tp.DataLocation = nil
 	}
 	return nil
 }

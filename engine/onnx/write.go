@@ -44,7 +44,7 @@ func (m *Model) SetFloatInitializer(name string, data []float32) error {
 	tp.RawData = raw
 	tp.FloatData = nil
 	tp.ExternalData = nil
-	tp.DataLocation = pb.TensorProto_DEFAULT
+	tp.DataLocation = nil
 	copy(t.Float, data)
 	return nil
 }
@@ -57,11 +57,11 @@ func (m *Model) SetMetadata(key, value string) {
 	m.Metadata[key] = value
 	for _, p := range m.Proto.GetMetadataProps() {
 		if p.GetKey() == key {
-			p.Value = value
+			p.Value = proto.String(value)
 			return
 		}
 	}
-	m.Proto.MetadataProps = append(m.Proto.MetadataProps, &pb.StringStringEntryProto{Key: key, Value: value})
+	m.Proto.MetadataProps = append(m.Proto.MetadataProps, &pb.StringStringEntryProto{Key: proto.String(key), Value: proto.String(value)})
 }
 
 // maxModelSize is the protobuf limit on a message's encoded size.

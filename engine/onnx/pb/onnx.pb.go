@@ -9,7 +9,11 @@
 // Copied from onnx/onnx onnx/onnx.proto3 at commit f7546912001bc31e92a238b17068a21b373d882e.
 // Changed for rulebrush: the proto package is renamed from "onnx" to "rulebrush.onnx" so
 // its registered names cannot clash with other Go ONNX packages linked into the same
-// binary, and go_package is set. The wire format is unchanged.
+// binary, and go_package is set. To encode models to the same bytes as the reference
+// ONNX tools, which use the proto2 schema onnx.proto, singular scalar fields are marked
+// optional (so a value explicitly set to zero is kept) and the repeated scalar fields that
+// onnx.proto leaves unpacked are marked [packed = false]. The wire format is unchanged:
+// parsers accept both encodings.
 
 package pb
 
@@ -501,33 +505,33 @@ func (TensorProto_DataLocation) EnumDescriptor() ([]byte, []int) {
 type AttributeProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The name field MUST be present for this version of the IR.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // namespace Attribute
+	Name *string `protobuf:"bytes,1,opt,name=name,proto3,oneof" json:"name,omitempty"` // namespace Attribute
 	// if ref_attr_name is not empty, ref_attr_name is the attribute name in parent function.
 	// In this case, this AttributeProto does not contain data, and it's a reference of attribute
 	// in parent scope.
 	// NOTE: This should ONLY be used in function (sub-graph). It's invalid to be used in main graph.
-	RefAttrName string `protobuf:"bytes,21,opt,name=ref_attr_name,json=refAttrName,proto3" json:"ref_attr_name,omitempty"`
+	RefAttrName *string `protobuf:"bytes,21,opt,name=ref_attr_name,json=refAttrName,proto3,oneof" json:"ref_attr_name,omitempty"`
 	// A human-readable documentation for this attribute. Markdown is allowed.
-	DocString string `protobuf:"bytes,13,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString *string `protobuf:"bytes,13,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	// The type field MUST be present for this version of the IR.
 	// For 0.0.1 versions of the IR, this field was not defined, and
 	// implementations needed to use has_field heuristics to determine
 	// which value field was in use.  For IR_VERSION 0.0.2 or later, this
 	// field MUST be set and match the f|i|s|t|... field in use.  This
 	// change was made to accommodate proto3 implementations.
-	Type AttributeProto_AttributeType `protobuf:"varint,20,opt,name=type,proto3,enum=rulebrush.onnx.AttributeProto_AttributeType" json:"type,omitempty"` // discriminator that indicates which field below is in use
+	Type *AttributeProto_AttributeType `protobuf:"varint,20,opt,name=type,proto3,enum=rulebrush.onnx.AttributeProto_AttributeType,oneof" json:"type,omitempty"` // discriminator that indicates which field below is in use
 	// Exactly ONE of the following fields must be present for this version of the IR
-	F            float32            `protobuf:"fixed32,2,opt,name=f,proto3" json:"f,omitempty"`                                          // float
-	I            int64              `protobuf:"varint,3,opt,name=i,proto3" json:"i,omitempty"`                                           // int
-	S            []byte             `protobuf:"bytes,4,opt,name=s,proto3" json:"s,omitempty"`                                            // UTF-8 string
+	F            *float32           `protobuf:"fixed32,2,opt,name=f,proto3,oneof" json:"f,omitempty"`                                    // float
+	I            *int64             `protobuf:"varint,3,opt,name=i,proto3,oneof" json:"i,omitempty"`                                     // int
+	S            []byte             `protobuf:"bytes,4,opt,name=s,proto3,oneof" json:"s,omitempty"`                                      // UTF-8 string
 	T            *TensorProto       `protobuf:"bytes,5,opt,name=t,proto3" json:"t,omitempty"`                                            // tensor value
 	G            *GraphProto        `protobuf:"bytes,6,opt,name=g,proto3" json:"g,omitempty"`                                            // graph
 	SparseTensor *SparseTensorProto `protobuf:"bytes,22,opt,name=sparse_tensor,json=sparseTensor,proto3" json:"sparse_tensor,omitempty"` // sparse tensor value
 	// Do not use field below, it's deprecated.
 	// optional ValueProto v = 12;         // value - subsumes everything but graph
 	Tp            *TypeProto           `protobuf:"bytes,14,opt,name=tp,proto3" json:"tp,omitempty"`                                            // type proto
-	Floats        []float32            `protobuf:"fixed32,7,rep,packed,name=floats,proto3" json:"floats,omitempty"`                            // list of floats
-	Ints          []int64              `protobuf:"varint,8,rep,packed,name=ints,proto3" json:"ints,omitempty"`                                 // list of ints
+	Floats        []float32            `protobuf:"fixed32,7,rep,name=floats,proto3" json:"floats,omitempty"`                                   // list of floats
+	Ints          []int64              `protobuf:"varint,8,rep,name=ints,proto3" json:"ints,omitempty"`                                        // list of ints
 	Strings       [][]byte             `protobuf:"bytes,9,rep,name=strings,proto3" json:"strings,omitempty"`                                   // list of UTF-8 strings
 	Tensors       []*TensorProto       `protobuf:"bytes,10,rep,name=tensors,proto3" json:"tensors,omitempty"`                                  // list of tensors
 	Graphs        []*GraphProto        `protobuf:"bytes,11,rep,name=graphs,proto3" json:"graphs,omitempty"`                                    // list of graph
@@ -568,43 +572,43 @@ func (*AttributeProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *AttributeProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
 
 func (x *AttributeProto) GetRefAttrName() string {
-	if x != nil {
-		return x.RefAttrName
+	if x != nil && x.RefAttrName != nil {
+		return *x.RefAttrName
 	}
 	return ""
 }
 
 func (x *AttributeProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
 
 func (x *AttributeProto) GetType() AttributeProto_AttributeType {
-	if x != nil {
-		return x.Type
+	if x != nil && x.Type != nil {
+		return *x.Type
 	}
 	return AttributeProto_UNDEFINED
 }
 
 func (x *AttributeProto) GetF() float32 {
-	if x != nil {
-		return x.F
+	if x != nil && x.F != nil {
+		return *x.F
 	}
 	return 0
 }
 
 func (x *AttributeProto) GetI() int64 {
-	if x != nil {
-		return x.I
+	if x != nil && x.I != nil {
+		return *x.I
 	}
 	return 0
 }
@@ -698,12 +702,12 @@ func (x *AttributeProto) GetTypeProtos() []*TypeProto {
 type ValueInfoProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// This field MUST be present in this version of the IR.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // namespace Value
+	Name *string `protobuf:"bytes,1,opt,name=name,proto3,oneof" json:"name,omitempty"` // namespace Value
 	// This field MUST be present in this version of the IR for
 	// inputs and outputs of the top-level graph.
 	Type *TypeProto `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	// A human-readable documentation for this value. Markdown is allowed.
-	DocString string `protobuf:"bytes,3,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString *string `protobuf:"bytes,3,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	// Named metadata values; keys should be distinct.
 	MetadataProps []*StringStringEntryProto `protobuf:"bytes,4,rep,name=metadata_props,json=metadataProps,proto3" json:"metadata_props,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -741,8 +745,8 @@ func (*ValueInfoProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *ValueInfoProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
@@ -755,8 +759,8 @@ func (x *ValueInfoProto) GetType() *TypeProto {
 }
 
 func (x *ValueInfoProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
@@ -781,17 +785,17 @@ type NodeProto struct {
 	Output []string               `protobuf:"bytes,2,rep,name=output,proto3" json:"output,omitempty"` // namespace Value
 	// An optional identifier for this node in a graph.
 	// This field MAY be absent in this version of the IR.
-	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"` // namespace Node
+	Name *string `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"` // namespace Node
 	// The symbolic identifier of the Operator to execute.
-	OpType string `protobuf:"bytes,4,opt,name=op_type,json=opType,proto3" json:"op_type,omitempty"` // namespace Operator
+	OpType *string `protobuf:"bytes,4,opt,name=op_type,json=opType,proto3,oneof" json:"op_type,omitempty"` // namespace Operator
 	// The domain of the OperatorSet that specifies the operator named by op_type.
-	Domain string `protobuf:"bytes,7,opt,name=domain,proto3" json:"domain,omitempty"` // namespace Domain
+	Domain *string `protobuf:"bytes,7,opt,name=domain,proto3,oneof" json:"domain,omitempty"` // namespace Domain
 	// Overload identifier, used only to map this to a model-local function.
-	Overload string `protobuf:"bytes,8,opt,name=overload,proto3" json:"overload,omitempty"`
+	Overload *string `protobuf:"bytes,8,opt,name=overload,proto3,oneof" json:"overload,omitempty"`
 	// Additional named attributes.
 	Attribute []*AttributeProto `protobuf:"bytes,5,rep,name=attribute,proto3" json:"attribute,omitempty"`
 	// A human-readable documentation for this node. Markdown is allowed.
-	DocString string `protobuf:"bytes,6,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString *string `protobuf:"bytes,6,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	// Named metadata values; keys should be distinct.
 	MetadataProps []*StringStringEntryProto `protobuf:"bytes,9,rep,name=metadata_props,json=metadataProps,proto3" json:"metadata_props,omitempty"`
 	// Configuration of multi-device annotations.
@@ -845,29 +849,29 @@ func (x *NodeProto) GetOutput() []string {
 }
 
 func (x *NodeProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
 
 func (x *NodeProto) GetOpType() string {
-	if x != nil {
-		return x.OpType
+	if x != nil && x.OpType != nil {
+		return *x.OpType
 	}
 	return ""
 }
 
 func (x *NodeProto) GetDomain() string {
-	if x != nil {
-		return x.Domain
+	if x != nil && x.Domain != nil {
+		return *x.Domain
 	}
 	return ""
 }
 
 func (x *NodeProto) GetOverload() string {
-	if x != nil {
-		return x.Overload
+	if x != nil && x.Overload != nil {
+		return *x.Overload
 	}
 	return ""
 }
@@ -880,8 +884,8 @@ func (x *NodeProto) GetAttribute() []*AttributeProto {
 }
 
 func (x *NodeProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
@@ -904,8 +908,8 @@ func (x *NodeProto) GetDeviceConfigurations() []*NodeDeviceConfigurationProto {
 // See https://developers.google.com/protocol-buffers/docs/proto3#maps
 type IntIntListEntryProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           int64                  `protobuf:"varint,1,opt,name=key,proto3" json:"key,omitempty"`
-	Value         []int64                `protobuf:"varint,2,rep,packed,name=value,proto3" json:"value,omitempty"`
+	Key           *int64                 `protobuf:"varint,1,opt,name=key,proto3,oneof" json:"key,omitempty"`
+	Value         []int64                `protobuf:"varint,2,rep,name=value,proto3" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -941,8 +945,8 @@ func (*IntIntListEntryProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *IntIntListEntryProto) GetKey() int64 {
-	if x != nil {
-		return x.Key
+	if x != nil && x.Key != nil {
+		return *x.Key
 	}
 	return 0
 }
@@ -959,11 +963,11 @@ type NodeDeviceConfigurationProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// This field MUST be present for this version of the IR.
 	// ID of the configuration. MUST match the name of a DeviceConfigurationProto.
-	ConfigurationId string `protobuf:"bytes,1,opt,name=configuration_id,json=configurationId,proto3" json:"configuration_id,omitempty"`
+	ConfigurationId *string `protobuf:"bytes,1,opt,name=configuration_id,json=configurationId,proto3,oneof" json:"configuration_id,omitempty"`
 	// Sharding spec for the node.
 	ShardingSpec []*ShardingSpecProto `protobuf:"bytes,2,rep,name=sharding_spec,json=shardingSpec,proto3" json:"sharding_spec,omitempty"`
 	// Pipeline stage of this node.
-	PipelineStage int32 `protobuf:"varint,3,opt,name=pipeline_stage,json=pipelineStage,proto3" json:"pipeline_stage,omitempty"`
+	PipelineStage *int32 `protobuf:"varint,3,opt,name=pipeline_stage,json=pipelineStage,proto3,oneof" json:"pipeline_stage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -999,8 +1003,8 @@ func (*NodeDeviceConfigurationProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *NodeDeviceConfigurationProto) GetConfigurationId() string {
-	if x != nil {
-		return x.ConfigurationId
+	if x != nil && x.ConfigurationId != nil {
+		return *x.ConfigurationId
 	}
 	return ""
 }
@@ -1013,8 +1017,8 @@ func (x *NodeDeviceConfigurationProto) GetShardingSpec() []*ShardingSpecProto {
 }
 
 func (x *NodeDeviceConfigurationProto) GetPipelineStage() int32 {
-	if x != nil {
-		return x.PipelineStage
+	if x != nil && x.PipelineStage != nil {
+		return *x.PipelineStage
 	}
 	return 0
 }
@@ -1027,10 +1031,10 @@ type ShardingSpecProto struct {
 	// Identifies the input or output of the node that is being sharded.
 	// Required to match a name specified in the node's input or output list of ValueInfoProtos.
 	// It is called `logical tensor` in subsequent descriptions.
-	TensorName string `protobuf:"bytes,1,opt,name=tensor_name,json=tensorName,proto3" json:"tensor_name,omitempty"`
+	TensorName *string `protobuf:"bytes,1,opt,name=tensor_name,json=tensorName,proto3,oneof" json:"tensor_name,omitempty"`
 	// The following is the list of devices across which the logical
 	// tensor is sharded or replicated.
-	Device []int64 `protobuf:"varint,2,rep,packed,name=device,proto3" json:"device,omitempty"`
+	Device []int64 `protobuf:"varint,2,rep,name=device,proto3" json:"device,omitempty"`
 	// Each element v in above field devices may represent either a
 	// device or a set of devices (when we want the same shard/tensor
 	// to be replicated across a subset of devices), as indicated by
@@ -1076,8 +1080,8 @@ func (*ShardingSpecProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *ShardingSpecProto) GetTensorName() string {
-	if x != nil {
-		return x.TensorName
+	if x != nil && x.TensorName != nil {
+		return *x.TensorName
 	}
 	return ""
 }
@@ -1111,7 +1115,7 @@ type ShardedDimProto struct {
 	// The axis this sharding corresponds to. Must be in the range of
 	// [-r, r - 1], where r is the rank of the tensor. Negative axis values means
 	// counting from the back.
-	Axis int64 `protobuf:"varint,1,opt,name=axis,proto3" json:"axis,omitempty"`
+	Axis *int64 `protobuf:"varint,1,opt,name=axis,proto3,oneof" json:"axis,omitempty"`
 	// Describes how the tensor on the provided axis is sharded.
 	// The common-case is described by a single instance of SimpleShardedDimProto.
 	// Multiple instances can be used to handle cases where a sharded
@@ -1152,8 +1156,8 @@ func (*ShardedDimProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *ShardedDimProto) GetAxis() int64 {
-	if x != nil {
-		return x.Axis
+	if x != nil && x.Axis != nil {
+		return *x.Axis
 	}
 	return 0
 }
@@ -1178,7 +1182,7 @@ type SimpleShardedDimProto struct {
 	Dim isSimpleShardedDimProto_Dim `protobuf_oneof:"dim"`
 	// This field MUST be present for this version of the IR.
 	// Number of shards to split dim into.
-	NumShards     int64 `protobuf:"varint,3,opt,name=num_shards,json=numShards,proto3" json:"num_shards,omitempty"`
+	NumShards     *int64 `protobuf:"varint,3,opt,name=num_shards,json=numShards,proto3,oneof" json:"num_shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1239,8 +1243,8 @@ func (x *SimpleShardedDimProto) GetDimParam() string {
 }
 
 func (x *SimpleShardedDimProto) GetNumShards() int64 {
-	if x != nil {
-		return x.NumShards
+	if x != nil && x.NumShards != nil {
+		return *x.NumShards
 	}
 	return 0
 }
@@ -1452,7 +1456,7 @@ type ModelProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The version of the IR this model targets. See Version enum above.
 	// This field MUST be present.
-	IrVersion int64 `protobuf:"varint,1,opt,name=ir_version,json=irVersion,proto3" json:"ir_version,omitempty"`
+	IrVersion *int64 `protobuf:"varint,1,opt,name=ir_version,json=irVersion,proto3,oneof" json:"ir_version,omitempty"`
 	// The OperatorSets this model relies on.
 	// All ModelProtos MUST have at least one entry that
 	// specifies which version of the ONNX OperatorSet is
@@ -1465,22 +1469,22 @@ type ModelProto struct {
 	// The name of the framework or tool used to generate this model.
 	// This field SHOULD be present to indicate which implementation/tool/framework
 	// emitted the model.
-	ProducerName string `protobuf:"bytes,2,opt,name=producer_name,json=producerName,proto3" json:"producer_name,omitempty"`
+	ProducerName *string `protobuf:"bytes,2,opt,name=producer_name,json=producerName,proto3,oneof" json:"producer_name,omitempty"`
 	// The version of the framework or tool used to generate this model.
 	// This field SHOULD be present to indicate which implementation/tool/framework
 	// emitted the model.
-	ProducerVersion string `protobuf:"bytes,3,opt,name=producer_version,json=producerVersion,proto3" json:"producer_version,omitempty"`
+	ProducerVersion *string `protobuf:"bytes,3,opt,name=producer_version,json=producerVersion,proto3,oneof" json:"producer_version,omitempty"`
 	// Domain name of the model.
 	// We use reverse domain names as name space indicators. For example:
 	// `com.facebook.fair` or `com.microsoft.cognitiveservices`
 	//
 	// Together with `model_version` and GraphProto.name, this forms the unique identity of
 	// the graph.
-	Domain string `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
+	Domain *string `protobuf:"bytes,4,opt,name=domain,proto3,oneof" json:"domain,omitempty"`
 	// The version of the graph encoded. See Version enum below.
-	ModelVersion int64 `protobuf:"varint,5,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	ModelVersion *int64 `protobuf:"varint,5,opt,name=model_version,json=modelVersion,proto3,oneof" json:"model_version,omitempty"`
 	// A human-readable documentation for this model. Markdown is allowed.
-	DocString string `protobuf:"bytes,6,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString *string `protobuf:"bytes,6,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	// The parameterized graph that is evaluated to execute the model.
 	Graph *GraphProto `protobuf:"bytes,7,opt,name=graph,proto3" json:"graph,omitempty"`
 	// Named metadata values; keys should be distinct.
@@ -1550,8 +1554,8 @@ func (*ModelProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *ModelProto) GetIrVersion() int64 {
-	if x != nil {
-		return x.IrVersion
+	if x != nil && x.IrVersion != nil {
+		return *x.IrVersion
 	}
 	return 0
 }
@@ -1564,36 +1568,36 @@ func (x *ModelProto) GetOpsetImport() []*OperatorSetIdProto {
 }
 
 func (x *ModelProto) GetProducerName() string {
-	if x != nil {
-		return x.ProducerName
+	if x != nil && x.ProducerName != nil {
+		return *x.ProducerName
 	}
 	return ""
 }
 
 func (x *ModelProto) GetProducerVersion() string {
-	if x != nil {
-		return x.ProducerVersion
+	if x != nil && x.ProducerVersion != nil {
+		return *x.ProducerVersion
 	}
 	return ""
 }
 
 func (x *ModelProto) GetDomain() string {
-	if x != nil {
-		return x.Domain
+	if x != nil && x.Domain != nil {
+		return *x.Domain
 	}
 	return ""
 }
 
 func (x *ModelProto) GetModelVersion() int64 {
-	if x != nil {
-		return x.ModelVersion
+	if x != nil && x.ModelVersion != nil {
+		return *x.ModelVersion
 	}
 	return 0
 }
 
 func (x *ModelProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
@@ -1638,10 +1642,10 @@ type DeviceConfigurationProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// This field MUST be present for this version of the IR.
 	// Name of the configuration.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name *string `protobuf:"bytes,1,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	// This field MUST be present for this version of the IR.
 	// Number of devices inside this configuration.
-	NumDevices int32 `protobuf:"varint,2,opt,name=num_devices,json=numDevices,proto3" json:"num_devices,omitempty"`
+	NumDevices *int32 `protobuf:"varint,2,opt,name=num_devices,json=numDevices,proto3,oneof" json:"num_devices,omitempty"`
 	// Optional names of the devices. MUST be length of num_devices if provided.
 	Device        []string `protobuf:"bytes,3,rep,name=device,proto3" json:"device,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1679,15 +1683,15 @@ func (*DeviceConfigurationProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *DeviceConfigurationProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
 
 func (x *DeviceConfigurationProto) GetNumDevices() int32 {
-	if x != nil {
-		return x.NumDevices
+	if x != nil && x.NumDevices != nil {
+		return *x.NumDevices
 	}
 	return 0
 }
@@ -1703,8 +1707,8 @@ func (x *DeviceConfigurationProto) GetDevice() []string {
 // See https://developers.google.com/protocol-buffers/docs/proto3#maps
 type StringStringEntryProto struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	Key           *string                `protobuf:"bytes,1,opt,name=key,proto3,oneof" json:"key,omitempty"`
+	Value         *string                `protobuf:"bytes,2,opt,name=value,proto3,oneof" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1740,22 +1744,22 @@ func (*StringStringEntryProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *StringStringEntryProto) GetKey() string {
-	if x != nil {
-		return x.Key
+	if x != nil && x.Key != nil {
+		return *x.Key
 	}
 	return ""
 }
 
 func (x *StringStringEntryProto) GetValue() string {
-	if x != nil {
-		return x.Value
+	if x != nil && x.Value != nil {
+		return *x.Value
 	}
 	return ""
 }
 
 type TensorAnnotation struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
-	TensorName string                 `protobuf:"bytes,1,opt,name=tensor_name,json=tensorName,proto3" json:"tensor_name,omitempty"`
+	TensorName *string                `protobuf:"bytes,1,opt,name=tensor_name,json=tensorName,proto3,oneof" json:"tensor_name,omitempty"`
 	// <key, value> pairs to annotate tensor specified by <tensor_name> above.
 	// The keys used in the mapping below must be pre-defined in ONNX spec.
 	// For example, for 8-bit linear quantization case, 'SCALE_TENSOR', 'ZERO_POINT_TENSOR' will be pre-defined as
@@ -1796,8 +1800,8 @@ func (*TensorAnnotation) Descriptor() ([]byte, []int) {
 }
 
 func (x *TensorAnnotation) GetTensorName() string {
-	if x != nil {
-		return x.TensorName
+	if x != nil && x.TensorName != nil {
+		return *x.TensorName
 	}
 	return ""
 }
@@ -1820,7 +1824,7 @@ type GraphProto struct {
 	// The nodes in the graph, sorted topologically.
 	Node []*NodeProto `protobuf:"bytes,1,rep,name=node,proto3" json:"node,omitempty"`
 	// The name of the graph.
-	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"` // namespace Graph
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"` // namespace Graph
 	// A list of named tensor values, used to specify constant inputs of the graph.
 	// Each initializer (both TensorProto as well SparseTensorProto) MUST have a name.
 	// The name MUST be unique across both initializer and sparse_initializer,
@@ -1829,7 +1833,7 @@ type GraphProto struct {
 	// Initializers (see above) stored in sparse format.
 	SparseInitializer []*SparseTensorProto `protobuf:"bytes,15,rep,name=sparse_initializer,json=sparseInitializer,proto3" json:"sparse_initializer,omitempty"`
 	// A human-readable documentation for this graph. Markdown is allowed.
-	DocString string `protobuf:"bytes,10,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString *string `protobuf:"bytes,10,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	// The inputs and outputs of the graph.
 	Input  []*ValueInfoProto `protobuf:"bytes,11,rep,name=input,proto3" json:"input,omitempty"`
 	Output []*ValueInfoProto `protobuf:"bytes,12,rep,name=output,proto3" json:"output,omitempty"`
@@ -1885,8 +1889,8 @@ func (x *GraphProto) GetNode() []*NodeProto {
 }
 
 func (x *GraphProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
@@ -1906,8 +1910,8 @@ func (x *GraphProto) GetSparseInitializer() []*SparseTensorProto {
 }
 
 func (x *GraphProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
@@ -1953,10 +1957,10 @@ func (x *GraphProto) GetMetadataProps() []*StringStringEntryProto {
 type TensorProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The shape of the tensor.
-	Dims []int64 `protobuf:"varint,1,rep,packed,name=dims,proto3" json:"dims,omitempty"`
+	Dims []int64 `protobuf:"varint,1,rep,name=dims,proto3" json:"dims,omitempty"`
 	// The data type of the tensor.
 	// This field MUST have a valid TensorProto.DataType value
-	DataType int32                `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3" json:"data_type,omitempty"`
+	DataType *int32               `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3,oneof" json:"data_type,omitempty"`
 	Segment  *TensorProto_Segment `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
 	// For float and complex64 values
 	// Complex64 tensors are encoded as a single array of floats,
@@ -1994,9 +1998,9 @@ type TensorProto struct {
 	// When this field is present, the data_type field MUST be INT64
 	Int64Data []int64 `protobuf:"varint,7,rep,packed,name=int64_data,json=int64Data,proto3" json:"int64_data,omitempty"`
 	// Optionally, a name for the tensor.
-	Name string `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"` // namespace Value
+	Name *string `protobuf:"bytes,8,opt,name=name,proto3,oneof" json:"name,omitempty"` // namespace Value
 	// A human-readable documentation for this tensor. Markdown is allowed.
-	DocString string `protobuf:"bytes,12,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString *string `protobuf:"bytes,12,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	// Serializations can either use one of the fields above, or use this
 	// raw bytes field. The only exception is the string case, where one is
 	// required to store the content in the repeated bytes string_data field.
@@ -2015,7 +2019,7 @@ type TensorProto struct {
 	// that in some cases (e.g. int data), protobuf does a better packing via
 	// variable length storage, and may lead to smaller binary footprint.
 	// When this field is present, the data_type field MUST NOT be STRING or UNDEFINED
-	RawData []byte `protobuf:"bytes,9,opt,name=raw_data,json=rawData,proto3" json:"raw_data,omitempty"`
+	RawData []byte `protobuf:"bytes,9,opt,name=raw_data,json=rawData,proto3,oneof" json:"raw_data,omitempty"`
 	// Data can be stored inside the protobuf file using type-specific fields or raw_data.
 	// Alternatively, raw bytes data can be stored in an external file, using the external_data field.
 	// external_data stores key-value pairs describing data location. Recognized keys are:
@@ -2027,7 +2031,7 @@ type TensorProto struct {
 	//   - "checksum" (optional) - SHA1 digest of file specified in under 'location' key.
 	ExternalData []*StringStringEntryProto `protobuf:"bytes,13,rep,name=external_data,json=externalData,proto3" json:"external_data,omitempty"`
 	// If value not set, data is stored in raw_data (if set) otherwise in type-specified field.
-	DataLocation TensorProto_DataLocation `protobuf:"varint,14,opt,name=data_location,json=dataLocation,proto3,enum=rulebrush.onnx.TensorProto_DataLocation" json:"data_location,omitempty"`
+	DataLocation *TensorProto_DataLocation `protobuf:"varint,14,opt,name=data_location,json=dataLocation,proto3,enum=rulebrush.onnx.TensorProto_DataLocation,oneof" json:"data_location,omitempty"`
 	// For double
 	// Complex128 tensors are encoded as a single array of doubles,
 	// with the real components appearing in odd numbered positions,
@@ -2084,8 +2088,8 @@ func (x *TensorProto) GetDims() []int64 {
 }
 
 func (x *TensorProto) GetDataType() int32 {
-	if x != nil {
-		return x.DataType
+	if x != nil && x.DataType != nil {
+		return *x.DataType
 	}
 	return 0
 }
@@ -2126,15 +2130,15 @@ func (x *TensorProto) GetInt64Data() []int64 {
 }
 
 func (x *TensorProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
 
 func (x *TensorProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
@@ -2154,8 +2158,8 @@ func (x *TensorProto) GetExternalData() []*StringStringEntryProto {
 }
 
 func (x *TensorProto) GetDataLocation() TensorProto_DataLocation {
-	if x != nil {
-		return x.DataLocation
+	if x != nil && x.DataLocation != nil {
+		return *x.DataLocation
 	}
 	return TensorProto_DEFAULT
 }
@@ -2201,7 +2205,7 @@ type SparseTensorProto struct {
 	// e.g., index-value [1,4] must appear before [2,1]
 	Indices *TensorProto `protobuf:"bytes,2,opt,name=indices,proto3" json:"indices,omitempty"`
 	// The shape of the underlying dense-tensor: [dim_1, dim_2, ... dim_rank]
-	Dims          []int64 `protobuf:"varint,3,rep,packed,name=dims,proto3" json:"dims,omitempty"`
+	Dims          []int64 `protobuf:"varint,3,rep,name=dims,proto3" json:"dims,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2322,7 +2326,7 @@ type TypeProto struct {
 	// type with a standard semantic description as to what is
 	// stored inside. Refer to https://github.com/onnx/onnx/blob/main/docs/TypeDenotation.md#type-denotation-definition
 	// for pre-defined type denotations.
-	Denotation    string `protobuf:"bytes,6,opt,name=denotation,proto3" json:"denotation,omitempty"`
+	Denotation    *string `protobuf:"bytes,6,opt,name=denotation,proto3,oneof" json:"denotation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2419,8 +2423,8 @@ func (x *TypeProto) GetOpaqueType() *TypeProto_Opaque {
 }
 
 func (x *TypeProto) GetDenotation() string {
-	if x != nil {
-		return x.Denotation
+	if x != nil && x.Denotation != nil {
+		return *x.Denotation
 	}
 	return ""
 }
@@ -2479,10 +2483,10 @@ type OperatorSetIdProto struct {
 	// The empty string ("") or absence of this field implies the operator
 	// set that is defined as part of the ONNX specification.
 	// This field MUST be present in this version of the IR when referring to any other operator set.
-	Domain string `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Domain *string `protobuf:"bytes,1,opt,name=domain,proto3,oneof" json:"domain,omitempty"`
 	// The version of the operator set being identified.
 	// This field MUST be present in this version of the IR.
-	Version       int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Version       *int64 `protobuf:"varint,2,opt,name=version,proto3,oneof" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2518,15 +2522,15 @@ func (*OperatorSetIdProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *OperatorSetIdProto) GetDomain() string {
-	if x != nil {
-		return x.Domain
+	if x != nil && x.Domain != nil {
+		return *x.Domain
 	}
 	return ""
 }
 
 func (x *OperatorSetIdProto) GetVersion() int64 {
-	if x != nil {
-		return x.Version
+	if x != nil && x.Version != nil {
+		return *x.Version
 	}
 	return 0
 }
@@ -2535,7 +2539,7 @@ type FunctionProto struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The name of the function, similar to op_type in NodeProto.
 	// This is part of the unique-id (domain, name, overload) of FunctionProtos in a model.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name *string `protobuf:"bytes,1,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	// The inputs and outputs of the function.
 	Input  []string `protobuf:"bytes,4,rep,name=input,proto3" json:"input,omitempty"`
 	Output []string `protobuf:"bytes,5,rep,name=output,proto3" json:"output,omitempty"`
@@ -2550,14 +2554,14 @@ type FunctionProto struct {
 	// The nodes in the function.
 	Node []*NodeProto `protobuf:"bytes,7,rep,name=node,proto3" json:"node,omitempty"`
 	// A human-readable documentation for this function. Markdown is allowed.
-	DocString   string                `protobuf:"bytes,8,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	DocString   *string               `protobuf:"bytes,8,opt,name=doc_string,json=docString,proto3,oneof" json:"doc_string,omitempty"`
 	OpsetImport []*OperatorSetIdProto `protobuf:"bytes,9,rep,name=opset_import,json=opsetImport,proto3" json:"opset_import,omitempty"`
 	// The domain which this function belongs to.
 	// This is part of the unique-id (domain, name, overload) of FunctionProtos in a model.
-	Domain string `protobuf:"bytes,10,opt,name=domain,proto3" json:"domain,omitempty"`
+	Domain *string `protobuf:"bytes,10,opt,name=domain,proto3,oneof" json:"domain,omitempty"`
 	// The overload identifier of the function.
 	// This is part of the unique-id (domain, name, overload) of FunctionProtos in a model.
-	Overload string `protobuf:"bytes,13,opt,name=overload,proto3" json:"overload,omitempty"`
+	Overload *string `protobuf:"bytes,13,opt,name=overload,proto3,oneof" json:"overload,omitempty"`
 	// Information for the values in the function. The ValueInfoProto.name's
 	// must be distinct and refer to names in the function (including inputs,
 	// outputs, and intermediate values). It is optional for a value to appear
@@ -2600,8 +2604,8 @@ func (*FunctionProto) Descriptor() ([]byte, []int) {
 }
 
 func (x *FunctionProto) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
@@ -2642,8 +2646,8 @@ func (x *FunctionProto) GetNode() []*NodeProto {
 }
 
 func (x *FunctionProto) GetDocString() string {
-	if x != nil {
-		return x.DocString
+	if x != nil && x.DocString != nil {
+		return *x.DocString
 	}
 	return ""
 }
@@ -2656,15 +2660,15 @@ func (x *FunctionProto) GetOpsetImport() []*OperatorSetIdProto {
 }
 
 func (x *FunctionProto) GetDomain() string {
-	if x != nil {
-		return x.Domain
+	if x != nil && x.Domain != nil {
+		return *x.Domain
 	}
 	return ""
 }
 
 func (x *FunctionProto) GetOverload() string {
-	if x != nil {
-		return x.Overload
+	if x != nil && x.Overload != nil {
+		return *x.Overload
 	}
 	return ""
 }
@@ -2688,8 +2692,8 @@ func (x *FunctionProto) GetMetadataProps() []*StringStringEntryProto {
 // the current TensorProto.
 type TensorProto_Segment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Begin         int64                  `protobuf:"varint,1,opt,name=begin,proto3" json:"begin,omitempty"`
-	End           int64                  `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	Begin         *int64                 `protobuf:"varint,1,opt,name=begin,proto3,oneof" json:"begin,omitempty"`
+	End           *int64                 `protobuf:"varint,2,opt,name=end,proto3,oneof" json:"end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2725,15 +2729,15 @@ func (*TensorProto_Segment) Descriptor() ([]byte, []int) {
 }
 
 func (x *TensorProto_Segment) GetBegin() int64 {
-	if x != nil {
-		return x.Begin
+	if x != nil && x.Begin != nil {
+		return *x.Begin
 	}
 	return 0
 }
 
 func (x *TensorProto_Segment) GetEnd() int64 {
-	if x != nil {
-		return x.End
+	if x != nil && x.End != nil {
+		return *x.End
 	}
 	return 0
 }
@@ -2750,7 +2754,7 @@ type TensorShapeProto_Dimension struct {
 	// that operations are applied to the correct axis of a tensor.
 	// Refer to https://github.com/onnx/onnx/blob/main/docs/DimensionDenotation.md#denotation-definition
 	// for pre-defined dimension denotations.
-	Denotation    string `protobuf:"bytes,3,opt,name=denotation,proto3" json:"denotation,omitempty"`
+	Denotation    *string `protobuf:"bytes,3,opt,name=denotation,proto3,oneof" json:"denotation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2811,8 +2815,8 @@ func (x *TensorShapeProto_Dimension) GetDimParam() string {
 }
 
 func (x *TensorShapeProto_Dimension) GetDenotation() string {
-	if x != nil {
-		return x.Denotation
+	if x != nil && x.Denotation != nil {
+		return *x.Denotation
 	}
 	return ""
 }
@@ -2838,7 +2842,7 @@ type TypeProto_Tensor struct {
 	// This field MUST NOT have the value of UNDEFINED
 	// This field MUST have a valid TensorProto.DataType value
 	// This field MUST be present for this version of the IR.
-	ElemType      int32             `protobuf:"varint,1,opt,name=elem_type,json=elemType,proto3" json:"elem_type,omitempty"`
+	ElemType      *int32            `protobuf:"varint,1,opt,name=elem_type,json=elemType,proto3,oneof" json:"elem_type,omitempty"`
 	Shape         *TensorShapeProto `protobuf:"bytes,2,opt,name=shape,proto3" json:"shape,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2875,8 +2879,8 @@ func (*TypeProto_Tensor) Descriptor() ([]byte, []int) {
 }
 
 func (x *TypeProto_Tensor) GetElemType() int32 {
-	if x != nil {
-		return x.ElemType
+	if x != nil && x.ElemType != nil {
+		return *x.ElemType
 	}
 	return 0
 }
@@ -2941,7 +2945,7 @@ type TypeProto_Map struct {
 	// This field MUST have a valid TensorProto.DataType value
 	// This field MUST be present for this version of the IR.
 	// This field MUST refer to an integral type ([U]INT{8|16|32|64}) or STRING
-	KeyType int32 `protobuf:"varint,1,opt,name=key_type,json=keyType,proto3" json:"key_type,omitempty"`
+	KeyType *int32 `protobuf:"varint,1,opt,name=key_type,json=keyType,proto3,oneof" json:"key_type,omitempty"`
 	// This field MUST be present for this version of the IR.
 	ValueType     *TypeProto `protobuf:"bytes,2,opt,name=value_type,json=valueType,proto3" json:"value_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2979,8 +2983,8 @@ func (*TypeProto_Map) Descriptor() ([]byte, []int) {
 }
 
 func (x *TypeProto_Map) GetKeyType() int32 {
-	if x != nil {
-		return x.KeyType
+	if x != nil && x.KeyType != nil {
+		return *x.KeyType
 	}
 	return 0
 }
@@ -3045,7 +3049,7 @@ type TypeProto_SparseTensor struct {
 	// This field MUST NOT have the value of UNDEFINED
 	// This field MUST have a valid TensorProto.DataType value
 	// This field MUST be present for this version of the IR.
-	ElemType      int32             `protobuf:"varint,1,opt,name=elem_type,json=elemType,proto3" json:"elem_type,omitempty"`
+	ElemType      *int32            `protobuf:"varint,1,opt,name=elem_type,json=elemType,proto3,oneof" json:"elem_type,omitempty"`
 	Shape         *TensorShapeProto `protobuf:"bytes,2,opt,name=shape,proto3" json:"shape,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3082,8 +3086,8 @@ func (*TypeProto_SparseTensor) Descriptor() ([]byte, []int) {
 }
 
 func (x *TypeProto_SparseTensor) GetElemType() int32 {
-	if x != nil {
-		return x.ElemType
+	if x != nil && x.ElemType != nil {
+		return *x.ElemType
 	}
 	return 0
 }
@@ -3098,9 +3102,9 @@ func (x *TypeProto_SparseTensor) GetShape() *TensorShapeProto {
 type TypeProto_Opaque struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// When missing, the domain is the same as the model's.
-	Domain string `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	Domain *string `protobuf:"bytes,1,opt,name=domain,proto3,oneof" json:"domain,omitempty"`
 	// The name is optional but significant when provided.
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Name          *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3136,15 +3140,15 @@ func (*TypeProto_Opaque) Descriptor() ([]byte, []int) {
 }
 
 func (x *TypeProto_Opaque) GetDomain() string {
-	if x != nil {
-		return x.Domain
+	if x != nil && x.Domain != nil {
+		return *x.Domain
 	}
 	return ""
 }
 
 func (x *TypeProto_Opaque) GetName() string {
-	if x != nil {
-		return x.Name
+	if x != nil && x.Name != nil {
+		return *x.Name
 	}
 	return ""
 }
@@ -3154,22 +3158,22 @@ var File_onnx_proto protoreflect.FileDescriptor
 const file_onnx_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"onnx.proto\x12\x0erulebrush.onnx\"\xbd\a\n" +
-	"\x0eAttributeProto\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
-	"\rref_attr_name\x18\x15 \x01(\tR\vrefAttrName\x12\x1d\n" +
+	"onnx.proto\x12\x0erulebrush.onnx\"\xad\b\n" +
+	"\x0eAttributeProto\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12'\n" +
+	"\rref_attr_name\x18\x15 \x01(\tH\x01R\vrefAttrName\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"doc_string\x18\r \x01(\tR\tdocString\x12@\n" +
-	"\x04type\x18\x14 \x01(\x0e2,.rulebrush.onnx.AttributeProto.AttributeTypeR\x04type\x12\f\n" +
-	"\x01f\x18\x02 \x01(\x02R\x01f\x12\f\n" +
-	"\x01i\x18\x03 \x01(\x03R\x01i\x12\f\n" +
-	"\x01s\x18\x04 \x01(\fR\x01s\x12)\n" +
+	"doc_string\x18\r \x01(\tH\x02R\tdocString\x88\x01\x01\x12E\n" +
+	"\x04type\x18\x14 \x01(\x0e2,.rulebrush.onnx.AttributeProto.AttributeTypeH\x03R\x04type\x88\x01\x01\x12\x11\n" +
+	"\x01f\x18\x02 \x01(\x02H\x04R\x01f\x88\x01\x01\x12\x11\n" +
+	"\x01i\x18\x03 \x01(\x03H\x05R\x01i\x88\x01\x01\x12\x11\n" +
+	"\x01s\x18\x04 \x01(\fH\x06R\x01s\x88\x01\x01\x12)\n" +
 	"\x01t\x18\x05 \x01(\v2\x1b.rulebrush.onnx.TensorProtoR\x01t\x12(\n" +
 	"\x01g\x18\x06 \x01(\v2\x1a.rulebrush.onnx.GraphProtoR\x01g\x12F\n" +
 	"\rsparse_tensor\x18\x16 \x01(\v2!.rulebrush.onnx.SparseTensorProtoR\fsparseTensor\x12)\n" +
-	"\x02tp\x18\x0e \x01(\v2\x19.rulebrush.onnx.TypeProtoR\x02tp\x12\x16\n" +
-	"\x06floats\x18\a \x03(\x02R\x06floats\x12\x12\n" +
-	"\x04ints\x18\b \x03(\x03R\x04ints\x12\x18\n" +
+	"\x02tp\x18\x0e \x01(\v2\x19.rulebrush.onnx.TypeProtoR\x02tp\x12\x1a\n" +
+	"\x06floats\x18\a \x03(\x02B\x02\x10\x00R\x06floats\x12\x16\n" +
+	"\x04ints\x18\b \x03(\x03B\x02\x10\x00R\x04ints\x12\x18\n" +
 	"\astrings\x18\t \x03(\fR\astrings\x125\n" +
 	"\atensors\x18\n" +
 	" \x03(\v2\x1b.rulebrush.onnx.TensorProtoR\atensors\x122\n" +
@@ -3198,102 +3202,136 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06GRAPHS\x10\n" +
 	"\x12\x12\n" +
 	"\x0eSPARSE_TENSORS\x10\f\x12\x0f\n" +
-	"\vTYPE_PROTOS\x10\x0eJ\x04\b\f\x10\rJ\x04\b\x10\x10\x14R\x01v\"\xc1\x01\n" +
-	"\x0eValueInfoProto\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
-	"\x04type\x18\x02 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\x04type\x12\x1d\n" +
+	"\vTYPE_PROTOS\x10\x0eB\a\n" +
+	"\x05_nameB\x10\n" +
+	"\x0e_ref_attr_nameB\r\n" +
+	"\v_doc_stringB\a\n" +
+	"\x05_typeB\x04\n" +
+	"\x02_fB\x04\n" +
+	"\x02_iB\x04\n" +
+	"\x02_sJ\x04\b\f\x10\rJ\x04\b\x10\x10\x14R\x01v\"\xe3\x01\n" +
+	"\x0eValueInfoProto\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12-\n" +
+	"\x04type\x18\x02 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\x04type\x12\"\n" +
 	"\n" +
-	"doc_string\x18\x03 \x01(\tR\tdocString\x12M\n" +
-	"\x0emetadata_props\x18\x04 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataProps\"\xa9\x03\n" +
+	"doc_string\x18\x03 \x01(\tH\x01R\tdocString\x88\x01\x01\x12M\n" +
+	"\x0emetadata_props\x18\x04 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataPropsB\a\n" +
+	"\x05_nameB\r\n" +
+	"\v_doc_string\"\xfe\x03\n" +
 	"\tNodeProto\x12\x14\n" +
 	"\x05input\x18\x01 \x03(\tR\x05input\x12\x16\n" +
-	"\x06output\x18\x02 \x03(\tR\x06output\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\x12\x17\n" +
-	"\aop_type\x18\x04 \x01(\tR\x06opType\x12\x16\n" +
-	"\x06domain\x18\a \x01(\tR\x06domain\x12\x1a\n" +
-	"\boverload\x18\b \x01(\tR\boverload\x12<\n" +
-	"\tattribute\x18\x05 \x03(\v2\x1e.rulebrush.onnx.AttributeProtoR\tattribute\x12\x1d\n" +
+	"\x06output\x18\x02 \x03(\tR\x06output\x12\x17\n" +
+	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1c\n" +
+	"\aop_type\x18\x04 \x01(\tH\x01R\x06opType\x88\x01\x01\x12\x1b\n" +
+	"\x06domain\x18\a \x01(\tH\x02R\x06domain\x88\x01\x01\x12\x1f\n" +
+	"\boverload\x18\b \x01(\tH\x03R\boverload\x88\x01\x01\x12<\n" +
+	"\tattribute\x18\x05 \x03(\v2\x1e.rulebrush.onnx.AttributeProtoR\tattribute\x12\"\n" +
 	"\n" +
-	"doc_string\x18\x06 \x01(\tR\tdocString\x12M\n" +
+	"doc_string\x18\x06 \x01(\tH\x04R\tdocString\x88\x01\x01\x12M\n" +
 	"\x0emetadata_props\x18\t \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataProps\x12a\n" +
 	"\x15device_configurations\x18\n" +
-	" \x03(\v2,.rulebrush.onnx.NodeDeviceConfigurationProtoR\x14deviceConfigurations\">\n" +
-	"\x14IntIntListEntryProto\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x03(\x03R\x05value\"\xb8\x01\n" +
-	"\x1cNodeDeviceConfigurationProto\x12)\n" +
-	"\x10configuration_id\x18\x01 \x01(\tR\x0fconfigurationId\x12F\n" +
-	"\rsharding_spec\x18\x02 \x03(\v2!.rulebrush.onnx.ShardingSpecProtoR\fshardingSpec\x12%\n" +
-	"\x0epipeline_stage\x18\x03 \x01(\x05R\rpipelineStage\"\xee\x01\n" +
-	"\x11ShardingSpecProto\x12\x1f\n" +
-	"\vtensor_name\x18\x01 \x01(\tR\n" +
-	"tensorName\x12\x16\n" +
-	"\x06device\x18\x02 \x03(\x03R\x06device\x12^\n" +
+	" \x03(\v2,.rulebrush.onnx.NodeDeviceConfigurationProtoR\x14deviceConfigurationsB\a\n" +
+	"\x05_nameB\n" +
+	"\n" +
+	"\b_op_typeB\t\n" +
+	"\a_domainB\v\n" +
+	"\t_overloadB\r\n" +
+	"\v_doc_string\"O\n" +
+	"\x14IntIntListEntryProto\x12\x15\n" +
+	"\x03key\x18\x01 \x01(\x03H\x00R\x03key\x88\x01\x01\x12\x18\n" +
+	"\x05value\x18\x02 \x03(\x03B\x02\x10\x00R\x05valueB\x06\n" +
+	"\x04_key\"\xea\x01\n" +
+	"\x1cNodeDeviceConfigurationProto\x12.\n" +
+	"\x10configuration_id\x18\x01 \x01(\tH\x00R\x0fconfigurationId\x88\x01\x01\x12F\n" +
+	"\rsharding_spec\x18\x02 \x03(\v2!.rulebrush.onnx.ShardingSpecProtoR\fshardingSpec\x12*\n" +
+	"\x0epipeline_stage\x18\x03 \x01(\x05H\x01R\rpipelineStage\x88\x01\x01B\x13\n" +
+	"\x11_configuration_idB\x11\n" +
+	"\x0f_pipeline_stage\"\x87\x02\n" +
+	"\x11ShardingSpecProto\x12$\n" +
+	"\vtensor_name\x18\x01 \x01(\tH\x00R\n" +
+	"tensorName\x88\x01\x01\x12\x1a\n" +
+	"\x06device\x18\x02 \x03(\x03B\x02\x10\x00R\x06device\x12^\n" +
 	"\x19index_to_device_group_map\x18\x03 \x03(\v2$.rulebrush.onnx.IntIntListEntryProtoR\x15indexToDeviceGroupMap\x12@\n" +
 	"\vsharded_dim\x18\x04 \x03(\v2\x1f.rulebrush.onnx.ShardedDimProtoR\n" +
-	"shardedDim\"u\n" +
-	"\x0fShardedDimProto\x12\x12\n" +
-	"\x04axis\x18\x01 \x01(\x03R\x04axis\x12N\n" +
-	"\x0fsimple_sharding\x18\x02 \x03(\v2%.rulebrush.onnx.SimpleShardedDimProtoR\x0esimpleSharding\"{\n" +
+	"shardedDimB\x0e\n" +
+	"\f_tensor_name\"\x83\x01\n" +
+	"\x0fShardedDimProto\x12\x17\n" +
+	"\x04axis\x18\x01 \x01(\x03H\x00R\x04axis\x88\x01\x01\x12N\n" +
+	"\x0fsimple_sharding\x18\x02 \x03(\v2%.rulebrush.onnx.SimpleShardedDimProtoR\x0esimpleShardingB\a\n" +
+	"\x05_axis\"\x8f\x01\n" +
 	"\x15SimpleShardedDimProto\x12\x1d\n" +
 	"\tdim_value\x18\x01 \x01(\x03H\x00R\bdimValue\x12\x1d\n" +
-	"\tdim_param\x18\x02 \x01(\tH\x00R\bdimParam\x12\x1d\n" +
+	"\tdim_param\x18\x02 \x01(\tH\x00R\bdimParam\x12\"\n" +
 	"\n" +
-	"num_shards\x18\x03 \x01(\x03R\tnumShardsB\x05\n" +
-	"\x03dim\"\xbf\x02\n" +
+	"num_shards\x18\x03 \x01(\x03H\x01R\tnumShards\x88\x01\x01B\x05\n" +
+	"\x03dimB\r\n" +
+	"\v_num_shards\"\xbf\x02\n" +
 	"\x11TrainingInfoProto\x12B\n" +
 	"\x0einitialization\x18\x01 \x01(\v2\x1a.rulebrush.onnx.GraphProtoR\x0einitialization\x128\n" +
 	"\talgorithm\x18\x02 \x01(\v2\x1a.rulebrush.onnx.GraphProtoR\talgorithm\x12]\n" +
 	"\x16initialization_binding\x18\x03 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\x15initializationBinding\x12M\n" +
-	"\x0eupdate_binding\x18\x04 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rupdateBinding\"\xf4\x04\n" +
+	"\x0eupdate_binding\x18\x04 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rupdateBinding\"\xf4\x05\n" +
 	"\n" +
-	"ModelProto\x12\x1d\n" +
+	"ModelProto\x12\"\n" +
 	"\n" +
-	"ir_version\x18\x01 \x01(\x03R\tirVersion\x12E\n" +
-	"\fopset_import\x18\b \x03(\v2\".rulebrush.onnx.OperatorSetIdProtoR\vopsetImport\x12#\n" +
-	"\rproducer_name\x18\x02 \x01(\tR\fproducerName\x12)\n" +
-	"\x10producer_version\x18\x03 \x01(\tR\x0fproducerVersion\x12\x16\n" +
-	"\x06domain\x18\x04 \x01(\tR\x06domain\x12#\n" +
-	"\rmodel_version\x18\x05 \x01(\x03R\fmodelVersion\x12\x1d\n" +
+	"ir_version\x18\x01 \x01(\x03H\x00R\tirVersion\x88\x01\x01\x12E\n" +
+	"\fopset_import\x18\b \x03(\v2\".rulebrush.onnx.OperatorSetIdProtoR\vopsetImport\x12(\n" +
+	"\rproducer_name\x18\x02 \x01(\tH\x01R\fproducerName\x88\x01\x01\x12.\n" +
+	"\x10producer_version\x18\x03 \x01(\tH\x02R\x0fproducerVersion\x88\x01\x01\x12\x1b\n" +
+	"\x06domain\x18\x04 \x01(\tH\x03R\x06domain\x88\x01\x01\x12(\n" +
+	"\rmodel_version\x18\x05 \x01(\x03H\x04R\fmodelVersion\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"doc_string\x18\x06 \x01(\tR\tdocString\x120\n" +
+	"doc_string\x18\x06 \x01(\tH\x05R\tdocString\x88\x01\x01\x120\n" +
 	"\x05graph\x18\a \x01(\v2\x1a.rulebrush.onnx.GraphProtoR\x05graph\x12M\n" +
 	"\x0emetadata_props\x18\x0e \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataProps\x12F\n" +
 	"\rtraining_info\x18\x14 \x03(\v2!.rulebrush.onnx.TrainingInfoProtoR\ftrainingInfo\x12;\n" +
 	"\tfunctions\x18\x19 \x03(\v2\x1d.rulebrush.onnx.FunctionProtoR\tfunctions\x12N\n" +
-	"\rconfiguration\x18\x1a \x03(\v2(.rulebrush.onnx.DeviceConfigurationProtoR\rconfiguration\"g\n" +
-	"\x18DeviceConfigurationProto\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
-	"\vnum_devices\x18\x02 \x01(\x05R\n" +
-	"numDevices\x12\x16\n" +
-	"\x06device\x18\x03 \x03(\tR\x06device\"@\n" +
-	"\x16StringStringEntryProto\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\x9c\x01\n" +
-	"\x10TensorAnnotation\x12\x1f\n" +
-	"\vtensor_name\x18\x01 \x01(\tR\n" +
-	"tensorName\x12g\n" +
-	"\x1cquant_parameter_tensor_names\x18\x02 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\x19quantParameterTensorNames\"\x9c\x05\n" +
+	"\rconfiguration\x18\x1a \x03(\v2(.rulebrush.onnx.DeviceConfigurationProtoR\rconfigurationB\r\n" +
+	"\v_ir_versionB\x10\n" +
+	"\x0e_producer_nameB\x13\n" +
+	"\x11_producer_versionB\t\n" +
+	"\a_domainB\x10\n" +
+	"\x0e_model_versionB\r\n" +
+	"\v_doc_string\"\x8a\x01\n" +
+	"\x18DeviceConfigurationProto\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12$\n" +
+	"\vnum_devices\x18\x02 \x01(\x05H\x01R\n" +
+	"numDevices\x88\x01\x01\x12\x16\n" +
+	"\x06device\x18\x03 \x03(\tR\x06deviceB\a\n" +
+	"\x05_nameB\x0e\n" +
+	"\f_num_devices\"\\\n" +
+	"\x16StringStringEntryProto\x12\x15\n" +
+	"\x03key\x18\x01 \x01(\tH\x00R\x03key\x88\x01\x01\x12\x19\n" +
+	"\x05value\x18\x02 \x01(\tH\x01R\x05value\x88\x01\x01B\x06\n" +
+	"\x04_keyB\b\n" +
+	"\x06_value\"\xb1\x01\n" +
+	"\x10TensorAnnotation\x12$\n" +
+	"\vtensor_name\x18\x01 \x01(\tH\x00R\n" +
+	"tensorName\x88\x01\x01\x12g\n" +
+	"\x1cquant_parameter_tensor_names\x18\x02 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\x19quantParameterTensorNamesB\x0e\n" +
+	"\f_tensor_name\"\xbe\x05\n" +
 	"\n" +
 	"GraphProto\x12-\n" +
-	"\x04node\x18\x01 \x03(\v2\x19.rulebrush.onnx.NodeProtoR\x04node\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12=\n" +
+	"\x04node\x18\x01 \x03(\v2\x19.rulebrush.onnx.NodeProtoR\x04node\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12=\n" +
 	"\vinitializer\x18\x05 \x03(\v2\x1b.rulebrush.onnx.TensorProtoR\vinitializer\x12P\n" +
-	"\x12sparse_initializer\x18\x0f \x03(\v2!.rulebrush.onnx.SparseTensorProtoR\x11sparseInitializer\x12\x1d\n" +
+	"\x12sparse_initializer\x18\x0f \x03(\v2!.rulebrush.onnx.SparseTensorProtoR\x11sparseInitializer\x12\"\n" +
 	"\n" +
 	"doc_string\x18\n" +
-	" \x01(\tR\tdocString\x124\n" +
+	" \x01(\tH\x01R\tdocString\x88\x01\x01\x124\n" +
 	"\x05input\x18\v \x03(\v2\x1e.rulebrush.onnx.ValueInfoProtoR\x05input\x126\n" +
 	"\x06output\x18\f \x03(\v2\x1e.rulebrush.onnx.ValueInfoProtoR\x06output\x12=\n" +
 	"\n" +
 	"value_info\x18\r \x03(\v2\x1e.rulebrush.onnx.ValueInfoProtoR\tvalueInfo\x12Y\n" +
 	"\x17quantization_annotation\x18\x0e \x03(\v2 .rulebrush.onnx.TensorAnnotationR\x16quantizationAnnotation\x12M\n" +
-	"\x0emetadata_props\x18\x10 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
+	"\x0emetadata_props\x18\x10 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataPropsB\a\n" +
+	"\x05_nameB\r\n" +
+	"\v_doc_stringJ\x04\b\x03\x10\x04J\x04\b\x04\x10\x05J\x04\b\x06\x10\n" +
 	"R\n" +
-	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xd9\b\n" +
-	"\vTensorProto\x12\x12\n" +
-	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
-	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12=\n" +
+	"ir_versionR\x10producer_versionR\fproducer_tagR\x06domain\"\xd7\t\n" +
+	"\vTensorProto\x12\x16\n" +
+	"\x04dims\x18\x01 \x03(\x03B\x02\x10\x00R\x04dims\x12 \n" +
+	"\tdata_type\x18\x02 \x01(\x05H\x00R\bdataType\x88\x01\x01\x12=\n" +
 	"\asegment\x18\x03 \x01(\v2#.rulebrush.onnx.TensorProto.SegmentR\asegment\x12!\n" +
 	"\n" +
 	"float_data\x18\x04 \x03(\x02B\x02\x10\x01R\tfloatData\x12!\n" +
@@ -3302,22 +3340,24 @@ const file_onnx_proto_rawDesc = "" +
 	"\vstring_data\x18\x06 \x03(\fR\n" +
 	"stringData\x12!\n" +
 	"\n" +
-	"int64_data\x18\a \x03(\x03B\x02\x10\x01R\tint64Data\x12\x12\n" +
-	"\x04name\x18\b \x01(\tR\x04name\x12\x1d\n" +
+	"int64_data\x18\a \x03(\x03B\x02\x10\x01R\tint64Data\x12\x17\n" +
+	"\x04name\x18\b \x01(\tH\x01R\x04name\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"doc_string\x18\f \x01(\tR\tdocString\x12\x19\n" +
-	"\braw_data\x18\t \x01(\fR\arawData\x12K\n" +
-	"\rexternal_data\x18\r \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\fexternalData\x12M\n" +
-	"\rdata_location\x18\x0e \x01(\x0e2(.rulebrush.onnx.TensorProto.DataLocationR\fdataLocation\x12#\n" +
+	"doc_string\x18\f \x01(\tH\x02R\tdocString\x88\x01\x01\x12\x1e\n" +
+	"\braw_data\x18\t \x01(\fH\x03R\arawData\x88\x01\x01\x12K\n" +
+	"\rexternal_data\x18\r \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\fexternalData\x12R\n" +
+	"\rdata_location\x18\x0e \x01(\x0e2(.rulebrush.onnx.TensorProto.DataLocationH\x04R\fdataLocation\x88\x01\x01\x12#\n" +
 	"\vdouble_data\x18\n" +
 	" \x03(\x01B\x02\x10\x01R\n" +
 	"doubleData\x12#\n" +
 	"\vuint64_data\x18\v \x03(\x04B\x02\x10\x01R\n" +
 	"uint64Data\x12M\n" +
-	"\x0emetadata_props\x18\x10 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataProps\x1a1\n" +
-	"\aSegment\x12\x14\n" +
-	"\x05begin\x18\x01 \x01(\x03R\x05begin\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\x03R\x03end\"\xee\x02\n" +
+	"\x0emetadata_props\x18\x10 \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataProps\x1aM\n" +
+	"\aSegment\x12\x19\n" +
+	"\x05begin\x18\x01 \x01(\x03H\x00R\x05begin\x88\x01\x01\x12\x15\n" +
+	"\x03end\x18\x02 \x01(\x03H\x01R\x03end\x88\x01\x01B\b\n" +
+	"\x06_beginB\x06\n" +
+	"\x04_end\"\xee\x02\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
 	"\x05FLOAT\x10\x01\x12\t\n" +
@@ -3358,20 +3398,27 @@ const file_onnx_proto_rawDesc = "" +
 	"\x04INT2\x10\x1a\")\n" +
 	"\fDataLocation\x12\v\n" +
 	"\aDEFAULT\x10\x00\x12\f\n" +
-	"\bEXTERNAL\x10\x01\"\x93\x01\n" +
+	"\bEXTERNAL\x10\x01B\f\n" +
+	"\n" +
+	"_data_typeB\a\n" +
+	"\x05_nameB\r\n" +
+	"\v_doc_stringB\v\n" +
+	"\t_raw_dataB\x10\n" +
+	"\x0e_data_location\"\x97\x01\n" +
 	"\x11SparseTensorProto\x123\n" +
 	"\x06values\x18\x01 \x01(\v2\x1b.rulebrush.onnx.TensorProtoR\x06values\x125\n" +
-	"\aindices\x18\x02 \x01(\v2\x1b.rulebrush.onnx.TensorProtoR\aindices\x12\x12\n" +
-	"\x04dims\x18\x03 \x03(\x03R\x04dims\"\xc4\x01\n" +
+	"\aindices\x18\x02 \x01(\v2\x1b.rulebrush.onnx.TensorProtoR\aindices\x12\x16\n" +
+	"\x04dims\x18\x03 \x03(\x03B\x02\x10\x00R\x04dims\"\xd9\x01\n" +
 	"\x10TensorShapeProto\x12<\n" +
-	"\x03dim\x18\x01 \x03(\v2*.rulebrush.onnx.TensorShapeProto.DimensionR\x03dim\x1ar\n" +
+	"\x03dim\x18\x01 \x03(\v2*.rulebrush.onnx.TensorShapeProto.DimensionR\x03dim\x1a\x86\x01\n" +
 	"\tDimension\x12\x1d\n" +
 	"\tdim_value\x18\x01 \x01(\x03H\x00R\bdimValue\x12\x1d\n" +
-	"\tdim_param\x18\x02 \x01(\tH\x00R\bdimParam\x12\x1e\n" +
+	"\tdim_param\x18\x02 \x01(\tH\x00R\bdimParam\x12#\n" +
 	"\n" +
-	"denotation\x18\x03 \x01(\tR\n" +
-	"denotationB\a\n" +
-	"\x05value\"\xd8\a\n" +
+	"denotation\x18\x03 \x01(\tH\x01R\n" +
+	"denotation\x88\x01\x01B\a\n" +
+	"\x05valueB\r\n" +
+	"\v_denotation\"\xc2\b\n" +
 	"\tTypeProto\x12C\n" +
 	"\vtensor_type\x18\x01 \x01(\v2 .rulebrush.onnx.TypeProto.TensorH\x00R\n" +
 	"tensorType\x12I\n" +
@@ -3380,48 +3427,63 @@ const file_onnx_proto_rawDesc = "" +
 	"\roptional_type\x18\t \x01(\v2\".rulebrush.onnx.TypeProto.OptionalH\x00R\foptionalType\x12V\n" +
 	"\x12sparse_tensor_type\x18\b \x01(\v2&.rulebrush.onnx.TypeProto.SparseTensorH\x00R\x10sparseTensorType\x12C\n" +
 	"\vopaque_type\x18\a \x01(\v2 .rulebrush.onnx.TypeProto.OpaqueH\x00R\n" +
-	"opaqueType\x12\x1e\n" +
+	"opaqueType\x12#\n" +
 	"\n" +
-	"denotation\x18\x06 \x01(\tR\n" +
-	"denotation\x1a]\n" +
-	"\x06Tensor\x12\x1b\n" +
-	"\telem_type\x18\x01 \x01(\x05R\belemType\x126\n" +
-	"\x05shape\x18\x02 \x01(\v2 .rulebrush.onnx.TensorShapeProtoR\x05shape\x1aB\n" +
+	"denotation\x18\x06 \x01(\tH\x01R\n" +
+	"denotation\x88\x01\x01\x1ap\n" +
+	"\x06Tensor\x12 \n" +
+	"\telem_type\x18\x01 \x01(\x05H\x00R\belemType\x88\x01\x01\x126\n" +
+	"\x05shape\x18\x02 \x01(\v2 .rulebrush.onnx.TensorShapeProtoR\x05shapeB\f\n" +
+	"\n" +
+	"_elem_type\x1aB\n" +
 	"\bSequence\x126\n" +
-	"\telem_type\x18\x01 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\belemType\x1aZ\n" +
-	"\x03Map\x12\x19\n" +
-	"\bkey_type\x18\x01 \x01(\x05R\akeyType\x128\n" +
+	"\telem_type\x18\x01 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\belemType\x1al\n" +
+	"\x03Map\x12\x1e\n" +
+	"\bkey_type\x18\x01 \x01(\x05H\x00R\akeyType\x88\x01\x01\x128\n" +
 	"\n" +
-	"value_type\x18\x02 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\tvalueType\x1aB\n" +
+	"value_type\x18\x02 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\tvalueTypeB\v\n" +
+	"\t_key_type\x1aB\n" +
 	"\bOptional\x126\n" +
-	"\telem_type\x18\x01 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\belemType\x1ac\n" +
-	"\fSparseTensor\x12\x1b\n" +
-	"\telem_type\x18\x01 \x01(\x05R\belemType\x126\n" +
-	"\x05shape\x18\x02 \x01(\v2 .rulebrush.onnx.TensorShapeProtoR\x05shape\x1aF\n" +
-	"\x06Opaque\x12\x16\n" +
-	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04nameJ\x04\b\x03\x10\x04R\n" +
+	"\telem_type\x18\x01 \x01(\v2\x19.rulebrush.onnx.TypeProtoR\belemType\x1av\n" +
+	"\fSparseTensor\x12 \n" +
+	"\telem_type\x18\x01 \x01(\x05H\x00R\belemType\x88\x01\x01\x126\n" +
+	"\x05shape\x18\x02 \x01(\v2 .rulebrush.onnx.TensorShapeProtoR\x05shapeB\f\n" +
+	"\n" +
+	"_elem_type\x1ad\n" +
+	"\x06Opaque\x12\x1b\n" +
+	"\x06domain\x18\x01 \x01(\tH\x00R\x06domain\x88\x01\x01\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x01R\x04name\x88\x01\x01B\t\n" +
+	"\a_domainB\a\n" +
+	"\x05_nameJ\x04\b\x03\x10\x04R\n" +
 	"parametersB\a\n" +
-	"\x05value\"F\n" +
-	"\x12OperatorSetIdProto\x12\x16\n" +
-	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x03R\aversion\"\xb2\x04\n" +
-	"\rFunctionProto\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05valueB\r\n" +
+	"\v_denotation\"g\n" +
+	"\x12OperatorSetIdProto\x12\x1b\n" +
+	"\x06domain\x18\x01 \x01(\tH\x00R\x06domain\x88\x01\x01\x12\x1d\n" +
+	"\aversion\x18\x02 \x01(\x03H\x01R\aversion\x88\x01\x01B\t\n" +
+	"\a_domainB\n" +
+	"\n" +
+	"\b_version\"\xf6\x04\n" +
+	"\rFunctionProto\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x14\n" +
 	"\x05input\x18\x04 \x03(\tR\x05input\x12\x16\n" +
 	"\x06output\x18\x05 \x03(\tR\x06output\x12\x1c\n" +
 	"\tattribute\x18\x06 \x03(\tR\tattribute\x12G\n" +
 	"\x0fattribute_proto\x18\v \x03(\v2\x1e.rulebrush.onnx.AttributeProtoR\x0eattributeProto\x12-\n" +
-	"\x04node\x18\a \x03(\v2\x19.rulebrush.onnx.NodeProtoR\x04node\x12\x1d\n" +
+	"\x04node\x18\a \x03(\v2\x19.rulebrush.onnx.NodeProtoR\x04node\x12\"\n" +
 	"\n" +
-	"doc_string\x18\b \x01(\tR\tdocString\x12E\n" +
-	"\fopset_import\x18\t \x03(\v2\".rulebrush.onnx.OperatorSetIdProtoR\vopsetImport\x12\x16\n" +
+	"doc_string\x18\b \x01(\tH\x01R\tdocString\x88\x01\x01\x12E\n" +
+	"\fopset_import\x18\t \x03(\v2\".rulebrush.onnx.OperatorSetIdProtoR\vopsetImport\x12\x1b\n" +
 	"\x06domain\x18\n" +
-	" \x01(\tR\x06domain\x12\x1a\n" +
-	"\boverload\x18\r \x01(\tR\boverload\x12=\n" +
+	" \x01(\tH\x02R\x06domain\x88\x01\x01\x12\x1f\n" +
+	"\boverload\x18\r \x01(\tH\x03R\boverload\x88\x01\x01\x12=\n" +
 	"\n" +
 	"value_info\x18\f \x03(\v2\x1e.rulebrush.onnx.ValueInfoProtoR\tvalueInfo\x12M\n" +
-	"\x0emetadata_props\x18\x0e \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataPropsJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\x82\x03\n" +
+	"\x0emetadata_props\x18\x0e \x03(\v2&.rulebrush.onnx.StringStringEntryProtoR\rmetadataPropsB\a\n" +
+	"\x05_nameB\r\n" +
+	"\v_doc_stringB\t\n" +
+	"\a_domainB\v\n" +
+	"\t_overloadJ\x04\b\x02\x10\x03J\x04\b\x03\x10\x04R\rsince_versionR\x06status*\x82\x03\n" +
 	"\aVersion\x12\x12\n" +
 	"\x0e_START_VERSION\x10\x00\x12\x19\n" +
 	"\x15IR_VERSION_2017_10_10\x10\x01\x12\x19\n" +
@@ -3567,10 +3629,23 @@ func file_onnx_proto_init() {
 	if File_onnx_proto != nil {
 		return
 	}
+	file_onnx_proto_msgTypes[0].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[1].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[2].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[3].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[4].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[5].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[6].OneofWrappers = []any{}
 	file_onnx_proto_msgTypes[7].OneofWrappers = []any{
 		(*SimpleShardedDimProto_DimValue)(nil),
 		(*SimpleShardedDimProto_DimParam)(nil),
 	}
+	file_onnx_proto_msgTypes[9].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[10].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[11].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[12].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[13].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[14].OneofWrappers = []any{}
 	file_onnx_proto_msgTypes[17].OneofWrappers = []any{
 		(*TypeProto_TensorType)(nil),
 		(*TypeProto_SequenceType)(nil),
@@ -3579,10 +3654,17 @@ func file_onnx_proto_init() {
 		(*TypeProto_SparseTensorType)(nil),
 		(*TypeProto_OpaqueType)(nil),
 	}
+	file_onnx_proto_msgTypes[18].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[19].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[20].OneofWrappers = []any{}
 	file_onnx_proto_msgTypes[21].OneofWrappers = []any{
 		(*TensorShapeProto_Dimension_DimValue)(nil),
 		(*TensorShapeProto_Dimension_DimParam)(nil),
 	}
+	file_onnx_proto_msgTypes[22].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[24].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[26].OneofWrappers = []any{}
+	file_onnx_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
