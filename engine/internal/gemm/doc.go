@@ -21,9 +21,9 @@ func check(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 		panic("gemm: negative dimension")
 	case lda < max(1, ac) || ldb < max(1, bc) || ldc < max(1, n):
 		panic("gemm: leading dimension too small")
-	case ar > 0 && len(a) < (ar-1)*lda+ac:
+	case ar > 0 && ac > 0 && len(a) < (ar-1)*lda+ac:
 		panic("gemm: a too short")
-	case br > 0 && len(b) < (br-1)*ldb+bc:
+	case br > 0 && bc > 0 && len(b) < (br-1)*ldb+bc:
 		panic("gemm: b too short")
 	case m > 0 && len(c) < (m-1)*ldc+n:
 		panic("gemm: c too short")

@@ -1,0 +1,97 @@
+package ops
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/rulebrush/rulebrush/engine/internal/testutil"
+	"github.com/rulebrush/rulebrush/engine/tensor"
+)
+
+func randTensor(seed uint64, shape ...int) *tensor.Tensor {
+	return tensor.From(testutil.RandSlice(testutil.Rand(seed), tensor.Numel(shape)), shape...)
+}
+
+type convCase struct {
+	name       string
+	n, c, h, w int
+	o, kh, kw  int
+	p          ConvParams
+	noBias     bool
+}
+
+var relu6 = Activation{Kind: ActClip, Min: 0, Max: 6}
+
+var convCases = []convCase{
+	{name: "mobilenetv2-stem-3x3s2", n: 1, c: 3, h: 32, w: 32, o: 32, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}, Act: relu6}},
+	{name: "mobilenetv2-dw-3x3s1", n: 2, c: 32, h: 14, w: 14, o: 32, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Group: 32, Act: relu6}},
+	{name: "mobilenetv2-dw-3x3s2", n: 2, c: 24, h: 15, w: 14, o: 24, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}, Group: 24, Act: relu6}},
+	{name: "mobilenetv2-dw-3x3s2-even", n: 1, c: 16, h: 14, w: 14, o: 16, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}, Group: 16}},
+	{name: "mobilenetv2-dw-3x3-narrow", n: 1, c: 8, h: 2, w: 1, o: 8, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Group: 8}},
+	{name: "mobilenetv2-expand-1x1", n: 2, c: 24, h: 14, w: 14, o: 144, kh: 1, kw: 1, p: ConvParams{Act: relu6}},
+	{name: "mobilenetv2-project-1x1", n: 1, c: 144, h: 14, w: 14, o: 24, kh: 1, kw: 1, noBias: true},
+	{name: "resnet-stem-7x7s2p3", n: 1, c: 3, h: 40, w: 36, o: 16, kh: 7, kw: 7, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{3, 3, 3, 3}, Act: Activation{Kind: ActRelu}}},
+	{name: "resnet-3x3p1", n: 2, c: 32, h: 14, w: 14, o: 32, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
+	{name: "resnet-3x3s2p1", n: 1, c: 16, h: 15, w: 15, o: 32, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}}},
+	{name: "resnet-1x1s2", n: 2, c: 32, h: 14, w: 14, o: 64, kh: 1, kw: 1, p: ConvParams{Strides: [2]int{2, 2}}},
+	{name: "vgg-3x3p1", n: 1, c: 16, h: 24, w: 24, o: 16, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
+	{name: "dilation2", n: 1, c: 8, h: 17, w: 19, o: 12, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{2, 2, 2, 2}, Dilations: [2]int{2, 2}}},
+	{name: "dilation2-depthwise", n: 1, c: 8, h: 17, w: 19, o: 8, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{2, 2, 2, 2}, Dilations: [2]int{2, 2}, Group: 8}},
+	{name: "group2", n: 2, c: 8, h: 9, w: 9, o: 12, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Group: 2, Act: Activation{Kind: ActLeakyRelu, Alpha: 0.1}}},
+	{name: "group2-1x1", n: 1, c: 8, h: 5, w: 5, o: 6, kh: 1, kw: 1, p: ConvParams{Group: 2}},
+	{name: "depthwise-multiplier2", n: 1, c: 6, h: 10, w: 11, o: 12, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Group: 6}},
+	{name: "depthwise-5x5s2", n: 1, c: 6, h: 13, w: 12, o: 6, kh: 5, kw: 5, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{2, 2, 2, 2}, Group: 6}},
+	{name: "asymmetric-pads-strides", n: 1, c: 5, h: 11, w: 13, o: 7, kh: 3, kw: 2, p: ConvParams{Strides: [2]int{2, 3}, Pads: [4]int{0, 2, 1, 0}}},
+	{name: "kernel-larger-than-input", n: 1, c: 2, h: 3, w: 3, o: 3, kh: 5, kw: 5, p: ConvParams{Pads: [4]int{2, 2, 2, 2}}},
+	{name: "depthwise-kernel-larger-than-input", n: 1, c: 3, h: 2, w: 2, o: 3, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{2, 2, 2, 2}, Group: 3}},
+	{name: "1x1-padded", n: 1, c: 4, h: 3, w: 3, o: 2, kh: 1, kw: 1, p: ConvParams{Pads: [4]int{1, 0, 0, 1}}},
+	{name: "pointwise-wide", n: 1, c: 3, h: 1, w: 50, o: 5, kh: 1, kw: 1},
+}
+
+func TestConvMatchesReference(t *testing.T) {
+	for i, tc := range convCases {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads%d", tc.name, threads), func(t *testing.T) {
+				defer SetThreads(Threads())
+				SetThreads(threads)
+				seed := uint64(3 * i)
+				g := max(tc.p.Group, 1)
+				x := randTensor(seed, tc.n, tc.c, tc.h, tc.w)
+				w := randTensor(seed+1, tc.o, tc.c/g, tc.kh, tc.kw)
+				var b []float32
+				if !tc.noBias {
+					b = testutil.RandSlice(testutil.Rand(seed+2), tc.o)
+				}
+				want := refConv(x, w, b, tc.p)
+				oh, ow := tc.p.OutSize(tc.h, tc.w, tc.kh, tc.kw)
+				y := tensor.New(tc.n, tc.o, oh, ow)
+				for j := range y.Data {
+					y.Data[j] = 99 // every output must be written
+				}
+				ws := NewWorkspace()
+				Conv(y, x, w, b, tc.p, ws)
+				testutil.AssertClose(t, y.Data, want.Data, 1e-5, 1e-4)
+				Conv(y, x, w, b, tc.p, ws) // reusing the workspace gives the same result
+				testutil.AssertClose(t, y.Data, want.Data, 1e-5, 1e-4)
+			})
+		}
+	}
+}
+
+func TestConvOutSize(t *testing.T) {
+	for _, tc := range []struct {
+		p            ConvParams
+		h, w, kh, kw int
+		wantH, wantW int
+	}{
+		{ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}}, 224, 224, 3, 3, 112, 112},
+		{ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{3, 3, 3, 3}}, 224, 224, 7, 7, 112, 112},
+		{ConvParams{Pads: [4]int{2, 2, 2, 2}, Dilations: [2]int{2, 2}}, 14, 14, 3, 3, 14, 14},
+		{ConvParams{Strides: [2]int{2, 2}}, 56, 56, 1, 1, 28, 28},
+		{ConvParams{}, 7, 5, 7, 5, 1, 1},
+	} {
+		if h, w := tc.p.OutSize(tc.h, tc.w, tc.kh, tc.kw); h != tc.wantH || w != tc.wantW {
+			t.Errorf("%+v on %dx%d kernel %dx%d: %dx%d, want %dx%d", tc.p, tc.h, tc.w, tc.kh, tc.kw, h, w, tc.wantH, tc.wantW)
+		}
+	}
+}

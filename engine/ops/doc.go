@@ -1,0 +1,16 @@
+// Package ops holds the engine's forward kernels on NCHW float32 tensors: convolution,
+// pooling, normalisation, activations, broadcasting arithmetic, matrix products,
+// softmax, concatenation and padding.
+//
+// Conventions shared by every kernel:
+//   - The caller allocates the output y with the right shape; kernels write into it and
+//     allocate nothing on the hot path except reusable scratch held in a Workspace.
+//   - For element-wise kernels y may alias x; elsewhere y must not overlap an input.
+//   - Shape mismatches are programming errors (the executor checks shapes when it loads
+//     a model), so kernels panic on them rather than return errors.
+//   - Work is split over Threads() goroutines with ParallelFor; matrix products go to
+//     package gemm, whose thread count SetThreads keeps in step.
+//
+// Every kernel has a naive reference in ref_test.go, written straight from the ONNX
+// definition, and is tested against it.
+package ops
