@@ -316,4 +316,3 @@ func (m *Model) OpCounts() map[string]int {
 	}
 	return c
 }
-
