@@ -95,6 +95,7 @@ func buildConv(b *planner, n *node) error {
 		return err
 	}
 	y := b.out(dst, []int{xs[0], c.W.Shape[0], oh, ow})
+	b.p.shapes[c.Output] = y.Shape // still known by name when the activation is fused
 	p := c.Params
 	p.Act = act
 	ws := &b.p.ws
