@@ -125,3 +125,13 @@ func TestReadTinyModels(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkReadFileMobileNetV2(b *testing.B) {
+	path := filepath.Join(testutil.DataDir(b), "models", "mobilenetv2", "model.onnx")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadFile(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

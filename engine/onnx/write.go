@@ -67,8 +67,9 @@ func (m *Model) SetMetadata(key, value string) {
 // maxModelSize is the protobuf limit on a message's encoded size.
 const maxModelSize = math.MaxInt32
 
-// Marshal encodes the model. Output is deterministic; an unchanged model read from a
-// file produced by the standard ONNX tools encodes to the same bytes.
+// Marshal encodes the model deterministically. An unchanged model encodes to the bytes it
+// was read from when the file was written by the reference ONNX tools (as all our test
+// models are); otherwise the bytes may differ but decode to the same model.
 func (m *Model) Marshal() ([]byte, error) {
 	if n := proto.Size(m.Proto); n > maxModelSize {
 		return nil, fmt.Errorf("onnx: marshal: model is %d bytes, over the 2 GiB protobuf limit", n)
