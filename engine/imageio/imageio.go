@@ -165,15 +165,7 @@ func ToNRGBA(img image.Image) *image.NRGBA {
 			}
 		}
 	case *image.YCbCr:
-		for y := 0; y < b.Dy(); y++ {
-			d := dst.Pix[y*dst.Stride:]
-			for x := 0; x < w; x++ {
-				yi := src.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := src.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bb := color.YCbCrToRGB(src.Y[yi], src.Cb[ci], src.Cr[ci])
-				d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = r, g, bb, 0xff
-			}
-		}
+		return ycbcrToNRGBA(src)
 	case *image.CMYK:
 		for y := 0; y < b.Dy(); y++ {
 			s := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]

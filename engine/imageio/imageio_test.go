@@ -203,21 +203,17 @@ func solidWebP(width, height int, c color.NRGBA) []byte {
 func TestToNRGBA(t *testing.T) {
 	r := image.Rect(3, 5, 11, 9) // bounds not at the origin
 	cmyk := image.NewCMYK(r)
-	ycc := image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
 	rgba := image.NewRGBA(r)
 	alpha := image.NewAlpha(r)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			cmyk.SetCMYK(x, y, color.CMYK{uint8(x * 20), uint8(y * 25), 40, uint8(x * y)})
-			ycc.Y[ycc.YOffset(x, y)] = uint8(x * y * 3)
-			ycc.Cb[ycc.COffset(x, y)] = uint8(100 + x)
-			ycc.Cr[ycc.COffset(x, y)] = uint8(150 - y)
 			a := uint8(x * 20)
 			rgba.SetRGBA(x, y, color.RGBA{a / 2, a / 3, a, a})
 			alpha.SetAlpha(x, y, color.Alpha{uint8(y * 30)})
 		}
 	}
-	for _, img := range []image.Image{cmyk, ycc, rgba, alpha, cmyk.SubImage(image.Rect(4, 6, 7, 8))} {
+	for _, img := range []image.Image{cmyk, rgba, alpha, cmyk.SubImage(image.Rect(4, 6, 7, 8))} {
 		got := ToNRGBA(img)
 		b := img.Bounds()
 		if got.Bounds() != image.Rect(0, 0, b.Dx(), b.Dy()) {
