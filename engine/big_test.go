@@ -1,0 +1,55 @@
+package engine_test
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rulebrush/rulebrush/engine"
+	"github.com/rulebrush/rulebrush/engine/tensor"
+)
+
+// Full-size torchvision models (made by shared/tools/export_torchvision.py, too large to
+// keep) match PyTorch's logits to 1e-3 of the largest logit. Set RULEBRUSH_BIG_MODELS to
+// the export folder to run this.
+func TestBigModels(t *testing.T) {
+	dir := os.Getenv("RULEBRUSH_BIG_MODELS")
+	if dir == "" {
+		t.Skip("RULEBRUSH_BIG_MODELS not set; full-size torchvision models not checked")
+	}
+	for _, name := range []string{"resnet18", "resnet50", "vgg16", "mobilenet_v2"} {
+		t.Run(name, func(t *testing.T) {
+			d := filepath.Join(dir, name)
+			if _, err := os.Stat(filepath.Join(d, "model.onnx")); err != nil {
+				t.Skipf("%s not exported: %v", name, err)
+			}
+			m, err := engine.Load(filepath.Join(d, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := tensor.ReadRawFile(filepath.Join(d, "input.bin"), 2, 3, 224, 224)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tensor.ReadRawFile(filepath.Join(d, "logits_torch.bin"), 2, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Run(context.Background(), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var scale, worst float64
+			for i, w := range want.Data {
+				scale = math.Max(scale, math.Abs(float64(w)))
+				worst = math.Max(worst, math.Abs(float64(got.Data[i]-w)))
+			}
+			t.Logf("%s: max |diff| %.3g, max |logit| %.3g, relative %.3g", name, worst, scale, worst/scale)
+			if worst > 1e-3*scale {
+				t.Errorf("%s: logits differ by %.3g, more than 1e-3 of %.3g", name, worst, scale)
+			}
+		})
+	}
+}
