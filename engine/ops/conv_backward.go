@@ -1,0 +1,198 @@
+package ops
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rulebrush/rulebrush/engine/internal/gemm"
+	"github.com/rulebrush/rulebrush/engine/tensor"
+)
+
+// ConvBackward computes the gradients of a convolution y = conv(x, w) + b given dy =
+// dL/dy [N,O,oh,ow]: dx = dL/dx (shape of x), dw = dL/dw (shape of w) and db = dL/db
+// [O]. Any of dx, dw and db may be nil to skip it; the others are overwritten. p.Act is
+// ignored: the caller multiplies dy by the activation's derivative first (see
+// ActivationBackward). ws may be nil.
+//
+// Like Conv, depthwise convolutions run direct loops; the others are two GEMMs per image
+// and group, dw += dy·colᵀ and dcol = wᵀ·dy, with col2im folding dcol back onto dx.
+func ConvBackward(dx, dw, db, dy, x, w *tensor.Tensor, p ConvParams, ws *Workspace) {
+	p = p.norm()
+	s := newConvShape(dy, x, w, nil, p)
+	if dx != nil && !slices.Equal(dx.Shape, x.Shape) {
+		panic(fmt.Sprintf("ops.ConvBackward: dx %v for x %v", dx.Shape, x.Shape))
+	}
+	if dw != nil && !slices.Equal(dw.Shape, w.Shape) {
+		panic(fmt.Sprintf("ops.ConvBackward: dw %v for w %v", dw.Shape, w.Shape))
+	}
+	if db != nil && len(db.Data) != s.o {
+		panic(fmt.Sprintf("ops.ConvBackward: db %v for %d filters", db.Shape, s.o))
+	}
+	ohw := s.oh * s.ow
+	if db != nil {
+		biasBackward(db.Data, dy.Data, s.n, s.o, ohw)
+	}
+	if dx == nil && dw == nil {
+		return
+	}
+	if ws == nil {
+		ws = &Workspace{}
+	}
+	if s.cg == 1 && s.group == s.c {
+		if dx != nil {
+			depthwiseBackwardInput(dx.Data, dy.Data, w.Data, s)
+		}
+		if dw != nil {
+			depthwiseBackwardWeights(dw.Data, dy.Data, x.Data, s)
+		}
+		return
+	}
+	hw := s.h * s.w
+	k := s.cg * s.kh * s.kw
+	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && p.Pads == [4]int{}
+	var col []float32
+	if !pointwise {
+		col = ws.floats(k * ohw)
+	}
+	if dw != nil {
+		clear(dw.Data)
+	}
+	for n := range s.n {
+		for g := range s.group {
+			xg := x.Data[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
+			dyg := dy.Data[(n*s.o+g*s.og)*ohw : (n*s.o+(g+1)*s.og)*ohw]
+			wg := w.Data[g*s.og*k : (g+1)*s.og*k]
+			if dw != nil {
+				src := xg
+				if !pointwise {
+					im2col(col, xg, s)
+					src = col
+				}
+				dwg := dw.Data[g*s.og*k : (g+1)*s.og*k]
+				gemm.Sgemm(false, true, s.og, k, ohw, 1, dyg, ohw, src, ohw, 1, dwg, k)
+			}
+			if dx != nil {
+				dxg := dx.Data[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
+				if pointwise {
+					gemm.Sgemm(true, false, k, ohw, s.og, 1, wg, k, dyg, ohw, 0, dxg, ohw)
+					continue
+				}
+				gemm.Sgemm(true, false, k, ohw, s.og, 1, wg, k, dyg, ohw, 0, col, ohw)
+				col2im(dxg, col, s)
+			}
+		}
+	}
+}
+
+// biasBackward sums dy [n,o,plane] over images and pixels into db [o].
+func biasBackward(db, dy []float32, n, o, plane int) {
+	parallelFor(o, n*plane, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var sum float64
+			for i := range n {
+				for _, v := range dy[(i*o+c)*plane : (i*o+c+1)*plane] {
+					sum += float64(v)
+				}
+			}
+			db[c] = float32(sum)
+		}
+	})
+}
+
+// col2im is the adjoint of im2col: it overwrites one image group x [cg,h,w] with the
+// sum, over kernel taps, of the col [cg*kh*kw, oh*ow] entries that read each pixel.
+// Rows of one channel only touch that channel's plane, so channels run in parallel.
+func col2im(x, col []float32, s convShape) {
+	ohw, kk := s.oh*s.ow, s.kh*s.kw
+	parallelFor(s.cg, kk*ohw, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			xc := x[c*s.h*s.w : (c+1)*s.h*s.w]
+			clear(xc)
+			for t := range kk {
+				i, j := t/s.kw, t%s.kw
+				src := col[(c*kk+t)*ohw : (c*kk+t+1)*ohw]
+				off := j*s.dw - s.pl
+				ox0 := min(ceilDiv(max(-off, 0), s.sw), s.ow)
+				ox1 := max(min(ceilDiv(s.w-off, s.sw), s.ow), ox0)
+				for oy := range s.oh {
+					iy := oy*s.sh - s.pt + i*s.dh
+					if iy < 0 || iy >= s.h {
+						continue
+					}
+					row := xc[iy*s.w:]
+					d := src[oy*s.ow : (oy+1)*s.ow]
+					for ox := ox0; ox < ox1; ox++ {
+						row[ox*s.sw+off] += d[ox]
+					}
+				}
+			}
+		}
+	})
+}
+
+// depthwiseBackwardInput overwrites dx with the gradient of a depthwise convolution
+// with respect to its input: each input plane gathers from its og output planes.
+func depthwiseBackwardInput(dx, dy, w []float32, s convShape) {
+	hw, ohw, kk := s.h*s.w, s.oh*s.ow, s.kh*s.kw
+	parallelFor(s.n*s.c, s.og*ohw*kk, func(lo, hi int) {
+		for plane := lo; plane < hi; plane++ {
+			n, c := plane/s.c, plane%s.c
+			dxc := dx[plane*hw : (plane+1)*hw]
+			clear(dxc)
+			for q := range s.og {
+				o := c*s.og + q
+				dyo := dy[(n*s.o+o)*ohw : (n*s.o+o+1)*ohw]
+				wo := w[o*kk : (o+1)*kk]
+				for i := range s.kh {
+					for j := range s.kw {
+						wv := wo[i*s.kw+j]
+						for oy := range s.oh {
+							iy := oy*s.sh - s.pt + i*s.dh
+							if iy < 0 || iy >= s.h {
+								continue
+							}
+							for ox := range s.ow {
+								ix := ox*s.sw - s.pl + j*s.dw
+								if ix >= 0 && ix < s.w {
+									dxc[iy*s.w+ix] += wv * dyo[oy*s.ow+ox]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// depthwiseBackwardWeights overwrites dw with the gradient of a depthwise convolution
+// with respect to its filters, summing over images; filters run in parallel.
+func depthwiseBackwardWeights(dw, dy, x []float32, s convShape) {
+	hw, ohw, kk := s.h*s.w, s.oh*s.ow, s.kh*s.kw
+	parallelFor(s.o, s.n*ohw*kk, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			c := o / s.og
+			for t := range kk {
+				i, j := t/s.kw, t%s.kw
+				var sum float32
+				for n := range s.n {
+					dyo := dy[(n*s.o+o)*ohw : (n*s.o+o+1)*ohw]
+					xc := x[(n*s.c+c)*hw : (n*s.c+c+1)*hw]
+					for oy := range s.oh {
+						iy := oy*s.sh - s.pt + i*s.dh
+						if iy < 0 || iy >= s.h {
+							continue
+						}
+						for ox := range s.ow {
+							ix := ox*s.sw - s.pl + j*s.dw
+							if ix >= 0 && ix < s.w {
+								sum += dyo[oy*s.ow+ox] * xc[iy*s.w+ix]
+							}
+						}
+					}
+				}
+				dw[o*kk+t] = sum
+			}
+		}
+	})
+}
