@@ -26,33 +26,23 @@ type Activation struct {
 
 // applyBias sets s[i] = act(s[i] + bias): the conv and gemm epilogue on one channel row.
 func (a Activation) applyBias(s []float32, bias float32) {
-	switch a.Kind {
-	case ActNone:
-		if bias != 0 {
-			for i := range s {
-				s[i] += bias
-			}
-		}
-	case ActRelu:
-		for i, v := range s {
-			s[i] = max(v+bias, 0)
-		}
-	case ActClip:
-		lo, hi := a.Min, a.Max
-		for i, v := range s {
-			s[i] = min(max(v+bias, lo), hi)
-		}
-	case ActLeakyRelu:
-		al := a.Alpha
-		for i, v := range s {
-			v += bias
-			if v < 0 {
-				v *= al
-			}
-			s[i] = v
-		}
-	default:
+	if a.Kind == ActNone && bias == 0 {
+		return
+	}
+	if lo, hi, ok := a.bounds(); ok {
+		addClamp(s, bias, lo, hi)
+		return
+	}
+	if a.Kind != ActLeakyRelu {
 		panic(fmt.Sprintf("ops: unknown activation kind %d", a.Kind))
+	}
+	al := a.Alpha
+	for i, v := range s {
+		v += bias
+		if v < 0 {
+			v *= al
+		}
+		s[i] = v
 	}
 }
 

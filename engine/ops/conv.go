@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/rulebrush/rulebrush/engine/internal/gemm"
 	"github.com/rulebrush/rulebrush/engine/tensor"
@@ -39,7 +40,9 @@ func (p ConvParams) OutSize(h, w, kh, kw int) (oh, ow int) {
 // not allocate. The zero value is ready to use; a nil *Workspace makes a kernel allocate
 // its own scratch. A Workspace must not be used by two calls at the same time.
 type Workspace struct {
-	col []float32 // im2col matrix
+	col  []float32 // im2col matrix
+	mu   sync.Mutex
+	free [][]float32 // per-worker buffers, returned after each parallel chunk
 }
 
 // NewWorkspace returns an empty workspace.
@@ -53,6 +56,26 @@ func (ws *Workspace) floats(n int) []float32 {
 	return ws.col[:n]
 }
 
+// get returns a per-worker scratch slice of length n; put hands it back.
+func (ws *Workspace) get(n int) []float32 {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for i, b := range ws.free {
+		if cap(b) >= n {
+			ws.free[i] = ws.free[len(ws.free)-1]
+			ws.free = ws.free[:len(ws.free)-1]
+			return b[:n]
+		}
+	}
+	return make([]float32, n)
+}
+
+func (ws *Workspace) put(b []float32) {
+	ws.mu.Lock()
+	ws.free = append(ws.free, b)
+	ws.mu.Unlock()
+}
+
 // convShape holds the sizes of one convolution, checked against the tensors.
 type convShape struct {
 	n, c, h, w     int // input
@@ -61,7 +84,7 @@ type convShape struct {
 	oh, ow         int // output
 	group          int
 	sh, sw, dh, dw int
-	pt, pl         int
+	pt, pl, pb, pr int
 }
 
 func newConvShape(y, x, w *tensor.Tensor, b []float32, p ConvParams) convShape {
@@ -72,7 +95,7 @@ func newConvShape(y, x, w *tensor.Tensor, b []float32, p ConvParams) convShape {
 		n: x.Shape[0], c: x.Shape[1], h: x.Shape[2], w: x.Shape[3],
 		o: w.Shape[0], cg: w.Shape[1], kh: w.Shape[2], kw: w.Shape[3],
 		group: p.Group, sh: p.Strides[0], sw: p.Strides[1], dh: p.Dilations[0], dw: p.Dilations[1],
-		pt: p.Pads[0], pl: p.Pads[1],
+		pt: p.Pads[0], pl: p.Pads[1], pb: p.Pads[2], pr: p.Pads[3],
 	}
 	s.oh, s.ow = p.OutSize(s.h, s.w, s.kh, s.kw)
 	if s.c != s.cg*s.group || s.o%s.group != 0 {
@@ -105,83 +128,145 @@ func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 		ws = &Workspace{}
 	}
 	if s.cg == 1 && s.group == s.c {
+		if s.kh == 3 && s.kw == 3 && (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) {
+			depthwise3x3(y.Data, x.Data, w.Data, b, s, p.Act, ws)
+			return
+		}
 		depthwise(y.Data, x.Data, w.Data, b, s, p.Act)
 		return
 	}
-	hw, ohw := s.h*s.w, s.oh*s.ow
-	k := s.cg * s.kh * s.kw
-	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && p.Pads == [4]int{}
+	convGemm(y.Data, x.Data, w.Data, b, s, p.Act, ws)
+}
+
+// colBudget bounds the floats in one task's im2col tile and output tile, so that both
+// stay in the core's L2 cache between the GEMM and the epilogue.
+const colBudget = 96 << 10
+
+// convGemm computes the convolution as GEMMs: per image and group, the filters [og, K]
+// times the unfolded input [K, P] (K = cg*kh*kw, P output pixels). For a 1×1 stride-1
+// unpadded convolution the input itself is that matrix; otherwise im2col builds it.
+//
+// The P columns are cut into tiles; each task unfolds its tile into per-worker
+// scratch, multiplies it with OpenBLAS on one thread and applies bias and activation
+// while the tile is still in cache. When there are fewer tasks than workers (small
+// images at batch 1), the rows of the product are split among the workers instead.
+func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) {
+	hw, P := s.h*s.w, s.oh*s.ow
+	K := s.cg * s.kh * s.kw
+	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.pb == 0 && s.pr == 0
+	T := min(P, max(64, colBudget/max(K, s.og))&^15)
+	tiles := (P + T - 1) / T
+	tasks := s.n * s.group * tiles
+	threads := Threads()
+	if tasks >= threads || s.og < 32 {
+		parallelFor(tasks, 2*s.og*K*T, func(lo, hi int) {
+			var col []float32
+			if !pointwise {
+				col = ws.get(K * T)
+				defer ws.put(col)
+			}
+			for task := lo; task < hi; task++ {
+				ng, tile := task/tiles, task%tiles
+				n, g := ng/s.group, ng%s.group
+				p0, p1 := tile*T, min(tile*T+T, P)
+				xg := x[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
+				yg := y[(n*s.o+g*s.og)*P : (n*s.o+(g+1)*s.og)*P]
+				src, ldb := xg[p0:], hw
+				if !pointwise {
+					im2colTile(col[:K*(p1-p0)], xg, s, 0, K, p0, p1)
+					src, ldb = col, p1-p0
+				}
+				gemm.Sgemm(false, false, s.og, p1-p0, K, 1, w[g*s.og*K:], K, src, ldb, 0, yg[p0:], P)
+				epilogueRows(yg, b, g*s.og, 0, s.og, p0, p1, P, act)
+			}
+		})
+		return
+	}
+	// Few large tasks: unfold in parallel, then split the filters among the workers in
+	// blocks that are a multiple of the GEMM kernel's 16 rows.
 	var col []float32
 	if !pointwise {
-		col = ws.floats(k * ohw)
+		col = ws.floats(K * P)
 	}
+	mb := (s.og/threads + 15) &^ 15
+	blocks := (s.og + mb - 1) / mb
 	for n := range s.n {
 		for g := range s.group {
-			xg := x.Data[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
-			yg := y.Data[(n*s.o+g*s.og)*ohw : (n*s.o+(g+1)*s.og)*ohw]
-			wg := w.Data[g*s.og*k : (g+1)*s.og*k]
+			xg := x[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
+			yg := y[(n*s.o+g*s.og)*P : (n*s.o+(g+1)*s.og)*P]
 			src := xg
 			if !pointwise {
 				im2col(col, xg, s)
 				src = col
 			}
-			gemm.Sgemm(false, false, s.og, ohw, k, 1, wg, k, src, ohw, 0, yg, ohw)
+			wg := w[g*s.og*K:]
+			parallelFor(blocks, minParallelWork, func(lo, hi int) {
+				m0, m1 := lo*mb, min(hi*mb, s.og)
+				gemm.Sgemm(false, false, m1-m0, P, K, 1, wg[m0*K:], K, src, P, 0, yg[m0*P:], P)
+				epilogueRows(yg, b, g*s.og, m0, m1, 0, P, P, act)
+			})
 		}
 	}
-	epilogue(y.Data, b, s.n, s.o, ohw, p.Act)
 }
 
-// epilogue applies bias and activation to n×o planes of size plane.
-func epilogue(y, b []float32, n, o, plane int, act Activation) {
-	if b == nil && act.Kind == ActNone {
-		return
-	}
-	parallelFor(n*o, plane, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			var bias float32
-			if b != nil {
-				bias = b[i%o]
-			}
-			act.applyBias(y[i*plane:(i+1)*plane], bias)
+// epilogueRows applies bias and activation to columns [p0, p1) of rows [m0, m1) of y
+// (row stride ld); row m has bias b[o0+m].
+func epilogueRows(y, b []float32, o0, m0, m1, p0, p1, ld int, act Activation) {
+	for m := m0; m < m1; m++ {
+		var bias float32
+		if b != nil {
+			bias = b[o0+m]
 		}
-	})
+		act.applyBias(y[m*ld+p0:m*ld+p1], bias)
+	}
 }
 
-// im2col unfolds one image group x [cg,h,w] into col [cg*kh*kw, oh*ow], whose row
-// (c, i, j) holds the input pixel under kernel tap (i, j) for every output pixel, or 0
-// where the tap falls in the padding.
+// im2col unfolds one image group x [cg,h,w] into col [cg*kh*kw, oh*ow] (see
+// im2colTile), splitting the rows among the workers.
 func im2col(col, x []float32, s convShape) {
 	ohw := s.oh * s.ow
-	rows := s.cg * s.kh * s.kw
-	parallelFor(rows, ohw, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			c, i, j := r/(s.kh*s.kw), r/s.kw%s.kh, r%s.kw
-			xc := x[c*s.h*s.w : (c+1)*s.h*s.w]
-			dst := col[r*ohw : (r+1)*ohw]
-			// Output columns [ox0, ox1) read inside the image: 0 <= ox*sw - pl + j*dw < w.
-			off := j*s.dw - s.pl
-			ox0 := min(ceilDiv(max(-off, 0), s.sw), s.ow)
-			ox1 := max(min(ceilDiv(s.w-off, s.sw), s.ow), ox0)
-			for oy := range s.oh {
-				d := dst[oy*s.ow : (oy+1)*s.ow]
-				iy := oy*s.sh - s.pt + i*s.dh
-				if iy < 0 || iy >= s.h {
-					clear(d)
-					continue
-				}
-				clear(d[:ox0])
-				clear(d[ox1:])
-				src := xc[iy*s.w:]
-				if s.sw == 1 {
-					copy(d[ox0:ox1], src[ox0+off:])
-					continue
-				}
-				for ox := ox0; ox < ox1; ox++ {
-					d[ox] = src[ox*s.sw+off]
-				}
+	parallelFor(s.cg*s.kh*s.kw, ohw, func(lo, hi int) { im2colTile(col[lo*ohw:], x, s, lo, hi, 0, ohw) })
+}
+
+// im2colTile unfolds rows [r0, r1) and output columns [p0, p1) of the matrix whose row
+// (c, i, j) holds, for every output pixel, the input pixel under kernel tap (i, j) of
+// channel c, or 0 where the tap falls in the padding. x is one image group [cg,h,w];
+// col is row-major with p1-p0 columns, starting at row r0.
+func im2colTile(col, x []float32, s convShape, r0, r1, p0, p1 int) {
+	cols := p1 - p0
+	for r := r0; r < r1; r++ {
+		c, i, j := r/(s.kh*s.kw), r/s.kw%s.kh, r%s.kw
+		xc := x[c*s.h*s.w : (c+1)*s.h*s.w]
+		dst := col[(r-r0)*cols : (r-r0+1)*cols]
+		// Output columns [ox0, ox1) read inside the image: 0 <= ox*sw - pl + j*dw < w.
+		off := j*s.dw - s.pl
+		ox0 := min(ceilDiv(max(-off, 0), s.sw), s.ow)
+		ox1 := max(min(ceilDiv(s.w-off, s.sw), s.ow), ox0)
+		for p := p0; p < p1; {
+			oy, oxs := p/s.ow, p%s.ow
+			oxe := min(s.ow, oxs+p1-p)
+			d := dst[p-p0 : p-p0+oxe-oxs]
+			p += oxe - oxs
+			iy := oy*s.sh - s.pt + i*s.dh
+			if iy < 0 || iy >= s.h {
+				clear(d)
+				continue
+			}
+			// Within this row segment [oxs, oxe): zeros, image, zeros.
+			a, e := min(max(ox0, oxs), oxe), max(min(ox1, oxe), oxs)
+			a = min(a, e)
+			clear(d[:a-oxs])
+			clear(d[e-oxs:])
+			src := xc[iy*s.w:]
+			if s.sw == 1 {
+				copy(d[a-oxs:e-oxs], src[a+off:])
+				continue
+			}
+			for ox := a; ox < e; ox++ {
+				d[ox-oxs] = src[ox*s.sw+off]
 			}
 		}
-	})
+	}
 }
 
 // ceilDiv is ⌈a/b⌉ for b > 0 and any sign of a.

@@ -50,10 +50,18 @@ var convCases = []convCase{
 
 func TestConvMatchesReference(t *testing.T) {
 	for i, tc := range convCases {
-		for _, threads := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s/threads%d", tc.name, threads), func(t *testing.T) {
+		for _, mode := range []struct {
+			threads int
+			simd    bool
+		}{{1, true}, {2, true}, {1, false}, {2, false}} {
+			if mode.simd && !hasAVX2FMA {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/threads%d/simd=%v", tc.name, mode.threads, mode.simd), func(t *testing.T) {
 				defer SetThreads(Threads())
-				SetThreads(threads)
+				defer func(v bool) { hasAVX2FMA = v }(hasAVX2FMA)
+				SetThreads(mode.threads)
+				hasAVX2FMA = mode.simd
 				seed := uint64(3 * i)
 				g := max(tc.p.Group, 1)
 				x := randTensor(seed, tc.n, tc.c, tc.h, tc.w)

@@ -33,10 +33,38 @@ func Gemm(y, a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32, a
 		broadcastTo(y.Data, c, m, n, beta)
 		cBeta = 1
 	}
-	gemm.Sgemm(transA, transB, m, n, k, alpha, a.Data, max(a.Shape[1], 1), b.Data, max(b.Shape[1], 1), cBeta, y.Data, n)
-	if act.Kind != ActNone {
-		parallelFor(m, n, func(lo, hi int) { act.applyBias(y.Data[lo*n:hi*n], 0) })
+	lda, ldb := max(a.Shape[1], 1), max(b.Shape[1], 1)
+	parallelGemm(m, n, k, func(m0, m1, n0, n1 int) {
+		ao, bo := m0*lda, n0
+		if transA {
+			ao = m0
+		}
+		if transB {
+			bo = n0 * ldb
+		}
+		gemm.Sgemm(transA, transB, m1-m0, n1-n0, k, alpha, a.Data[ao:], lda, b.Data[bo:], ldb, cBeta, y.Data[m0*n+n0:], n)
+		for i := m0; i < m1; i++ {
+			act.applyBias(y.Data[i*n+n0:i*n+n1], 0)
+		}
+	})
+}
+
+// parallelGemm splits an m×n product with inner size k into one block per worker, by
+// rows when there are enough of them and else by columns, and calls fn on each block
+// [m0, m1) × [n0, n1).
+func parallelGemm(m, n, k int, fn func(m0, m1, n0, n1 int)) {
+	t := Threads()
+	if t == 1 || 2*m*n*k < 4*minParallelWork {
+		fn(0, m, 0, n)
+		return
 	}
+	if m >= 16*t || m >= n {
+		mb := (m/t + 15) &^ 15 // whole 16-row panels of the GEMM kernel
+		parallelFor((m+mb-1)/mb, minParallelWork, func(lo, hi int) { fn(lo*mb, min(hi*mb, m), 0, n) })
+		return
+	}
+	nb := (n/t + 15) &^ 15
+	parallelFor((n+nb-1)/nb, minParallelWork, func(lo, hi int) { fn(0, m, lo*nb, min(hi*nb, n)) })
 }
 
 // broadcastTo writes beta*c broadcast to [m,n] into y.
@@ -100,20 +128,23 @@ func MatMul(y, a, b *tensor.Tensor) {
 	// With b shared by the whole batch and a contiguous, the batch folds into M: one
 	// larger GEMM instead of many small ones.
 	if len(bs) == 2 && tensor.Numel(as[:len(as)-2]) == nb {
-		gemm.Sgemm(false, false, nb*m, n, k, 1, a.Data, max(k, 1), b.Data, n, 0, y.Data, n)
+		parallelGemm(nb*m, n, k, func(m0, m1, n0, n1 int) {
+			gemm.Sgemm(false, false, m1-m0, n1-n0, k, 1, a.Data[m0*k:], max(k, 1), b.Data[n0:], n, 0, y.Data[m0*n+n0:], n)
+		})
 		return
 	}
 	sa := bstrides(as[:len(as)-2], len(batch), batch)
 	sb := bstrides(bs[:len(bs)-2], len(batch), batch)
-	idx := make([]int, len(batch))
-	for i := range nb {
-		rem, oa, ob := i, 0, 0
-		for d := len(batch) - 1; d >= 0; d-- {
-			idx[d] = rem % batch[d]
-			rem /= batch[d]
-			oa += idx[d] * sa[d]
-			ob += idx[d] * sb[d]
+	parallelFor(nb, 2*m*n*k, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			rem, oa, ob := i, 0, 0
+			for d := len(batch) - 1; d >= 0; d-- {
+				idx := rem % batch[d]
+				rem /= batch[d]
+				oa += idx * sa[d]
+				ob += idx * sb[d]
+			}
+			gemm.Sgemm(false, false, m, n, k, 1, a.Data[oa*m*k:], max(k, 1), b.Data[ob*k*n:], n, 0, y.Data[i*m*n:(i+1)*m*n], n)
 		}
-		gemm.Sgemm(false, false, m, n, k, 1, a.Data[oa*m*k:], max(k, 1), b.Data[ob*k*n:], n, 0, y.Data[i*m*n:(i+1)*m*n], n)
-	}
+	})
 }

@@ -232,6 +232,9 @@ func TestGemmMatchesReference(t *testing.T) {
 		{3, 1, 5, false, false, []int{1, 1}, 1, 1, Activation{}},
 		{3, 7, 5, false, false, []int{1, 7}, 1, 0, Activation{}},
 		{5, 3, 0, false, false, []int{3}, 1, 1, Activation{}},
+		{70, 50, 40, true, false, []int{50}, 1, 1, relu},                                           // split by rows
+		{70, 50, 40, false, true, []int{70, 1}, 1, 1, relu},                                        // split by rows
+		{3, 300, 100, true, true, []int{3, 300}, 1, 1, Activation{Kind: ActLeakyRelu, Alpha: 0.1}}, // split by columns
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/c%v", tc.m, tc.n, tc.k, tc.transA, tc.transB, tc.cShape), func(t *testing.T) {
 			as, bs := []int{tc.m, tc.k}, []int{tc.k, tc.n}
@@ -260,6 +263,8 @@ func TestMatMulMatchesReference(t *testing.T) {
 		{{2, 3, 4}, {4, 5}},          // batch folds into M
 		{{2, 3, 4}, {2, 4, 5}},       // batched
 		{{1, 3, 4}, {2, 4, 5}},       // broadcast a
+		{{6, 40, 30}, {6, 30, 50}},   // batched, in parallel
+		{{100, 64}, {64, 70}},        // split among workers
 		{{2, 1, 3, 4}, {5, 4, 2}},    // broadcast both
 		{{4}, {4, 5}},                // 1-D a
 		{{3, 4}, {4}},                // 1-D b

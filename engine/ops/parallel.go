@@ -21,12 +21,17 @@ var (
 
 func init() { SetThreads(runtime.NumCPU()) }
 
-// SetThreads sets the number of goroutines the kernels use, and the number of threads
-// gemm uses, to n (at least 1). It is meant to be called at start-up or between runs.
+// SetThreads sets the number of goroutines the kernels use to n (at least 1). It is
+// meant to be called at start-up or between runs.
+//
+// The kernels split their matrix products among these goroutines themselves and run
+// each piece on one OpenBLAS thread, so SetThreads sets gemm's own thread count to 1:
+// OpenBLAS's threads would otherwise compete with the workers for the same cores (and
+// keep spinning after each call while the workers run the element-wise kernels).
 func SetThreads(n int) {
 	n = max(n, 1)
 	threads.Store(int64(n))
-	gemm.SetThreads(n)
+	gemm.SetThreads(1)
 	poolMu.Lock()
 	defer poolMu.Unlock()
 	for ; poolSize < n-1; poolSize++ {

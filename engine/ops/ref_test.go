@@ -217,9 +217,11 @@ func refGemm(a, b, c *tensor.Tensor, transA, transB bool, alpha, beta float32, a
 		for j := range N {
 			s := 0.0
 			for p := range K {
-				av := a.Data[i*a.Shape[1]+p]
+				var av float32
 				if transA {
 					av = a.Data[p*a.Shape[1]+i]
+				} else {
+					av = a.Data[i*a.Shape[1]+p]
 				}
 				var bv float32
 				if transB {
