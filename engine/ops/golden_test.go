@@ -48,7 +48,8 @@ func TestConvMatchesGolden(t *testing.T) {
 			}
 			y := tensor.New(want.Shape...)
 			Conv(y, x, tensor.From(wt.Float, wshape...), bt.Float, tc.p, nil)
-			testutil.AssertClose(t, y.Data, want.Data, 1e-5, 1e-4)
+			// Summation order differs between GEMM implementations (up to 960 terms).
+			testutil.AssertClose(t, y.Data, want.Data, 5e-5, 1e-4)
 		})
 	}
 }
