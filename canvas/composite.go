@@ -38,10 +38,21 @@ func (d *Document) Composite() *image.NRGBA {
 	return dst
 }
 
+// Spread returns the part of the composite that a change to mask pixels inside r can
+// alter: r grown by the reach of the widest feather, clipped to the image. Pass it to
+// CompositeRect after a tool reports r.
+func (d *Document) Spread(r image.Rectangle) image.Rectangle {
+	reach := 0
+	for _, p := range d.pastes {
+		reach = max(reach, 2*featherRadius(p.Feather))
+	}
+	return r.Inset(-reach).Intersect(d.Bounds())
+}
+
 // CompositeRect re-renders the part r of a composite in dst, in image coordinates, and
 // leaves the rest of dst alone; after a tool reports its dirty rectangle this brings a
-// composite up to date in time proportional to that rectangle. A paste with feather f
-// also reads mask pixels up to f outside r.
+// composite up to date in time proportional to that rectangle (grown by Spread when
+// pastes are feathered, since a feathered paste reads mask pixels outside r).
 func (d *Document) CompositeRect(dst *image.NRGBA, r image.Rectangle) {
 	r = r.Intersect(d.Bounds()).Intersect(dst.Rect)
 	if r.Empty() {
