@@ -42,7 +42,7 @@ func TestSgemmMatchesReference(t *testing.T) {
 		alpha, beta    float32
 	}
 	var cases []tc
-	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 33}, {1, 64, 9}, {64, 49, 576}, {130, 70, 3}, {5, 4, 0}} {
+	for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {17, 1, 33}, {1, 64, 9}, {1, 100, 300}, {300, 1, 100}, {1, 7, 0}, {6, 1, 0}, {64, 49, 576}, {130, 70, 3}, {5, 4, 0}} {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
 				for _, pad := range []int{0, 3} {
@@ -80,9 +80,14 @@ func TestSgemmMatchesReference(t *testing.T) {
 func TestSgemmBetaZeroIgnoresNaN(t *testing.T) {
 	a := []float32{1, 2, 3, 4}
 	nan := float32(math.NaN())
-	c := []float32{nan, nan, nan, nan}
-	Sgemm(false, false, 2, 2, 2, 1, a, 2, a, 2, 0, c, 2)
-	testutil.AssertClose(t, c, []float32{7, 10, 15, 22}, 0, 0)
+	for _, s := range [][3]int{{2, 2, 2}, {1, 2, 2}, {2, 1, 2}, {1, 1, 4}} {
+		m, n, k := s[0], s[1], s[2]
+		c := []float32{nan, nan, nan, nan}[:m*n]
+		want := make([]float32, m*n)
+		refSgemm(false, false, m, n, k, 1, a, k, a, n, 0, want, n)
+		Sgemm(false, false, m, n, k, 1, a, k, a, n, 0, c, n)
+		testutil.AssertClose(t, c, want, 0, 0)
+	}
 }
 
 func BenchmarkSgemm(b *testing.B) {
