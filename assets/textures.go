@@ -57,14 +57,20 @@ func mod(a, n int) int {
 // noise is periodic value noise: a lattice of cx×cy random values stretched over the
 // w×h image and wrapped, interpolated with a quintic fade. u, v are pixel coordinates.
 type noise struct {
-	seed   uint64
-	cx, cy int
-	sx, sy float64 // lattice cells per pixel
+	cx, cy  int
+	sx, sy  float64   // lattice cells per pixel
+	lattice []float32 // cy rows of cx values in [0, 1)
 }
 
 func newNoise(seed uint64, w, h int, cx, cy int) noise {
 	cx, cy = max(cx, 1), max(cy, 1)
-	return noise{seed, cx, cy, float64(cx) / float64(w), float64(cy) / float64(h)}
+	lat := make([]float32, cx*cy)
+	for j := 0; j < cy; j++ {
+		for i := 0; i < cx; i++ {
+			lat[j*cx+i] = float32(unit(hash(seed, i, j)))
+		}
+	}
+	return noise{cx, cy, float64(cx) / float64(w), float64(cy) / float64(h), lat}
 }
 
 func fade(t float64) float64 { return t * t * t * (t*(t*6-15) + 10) }
@@ -72,11 +78,18 @@ func fade(t float64) float64 { return t * t * t * (t*(t*6-15) + 10) }
 func (n noise) at(u, v float64) float64 {
 	x, y := u*n.sx, v*n.sy
 	fx, fy := math.Floor(x), math.Floor(y)
-	ix, iy := int(fx), int(fy)
+	i0, j0 := mod(int(fx), n.cx), mod(int(fy), n.cy)
+	i1, j1 := i0+1, j0+1
+	if i1 == n.cx {
+		i1 = 0
+	}
+	if j1 == n.cy {
+		j1 = 0
+	}
 	tx, ty := fade(x-fx), fade(y-fy)
-	val := func(i, j int) float64 { return unit(hash(n.seed, mod(i, n.cx), mod(j, n.cy))) }
-	a := val(ix, iy) + (val(ix+1, iy)-val(ix, iy))*tx
-	b := val(ix, iy+1) + (val(ix+1, iy+1)-val(ix, iy+1))*tx
+	r0, r1 := n.lattice[j0*n.cx:], n.lattice[j1*n.cx:]
+	a := float64(r0[i0]) + float64(r0[i1]-r0[i0])*tx
+	b := float64(r1[i0]) + float64(r1[i1]-r1[i0])*tx
 	return a + (b-a)*ty
 }
 
@@ -186,31 +199,44 @@ func Gravel(w, h int, seed uint64) *image.NRGBA {
 	cy := int(math.Max(1, math.Round(float64(h)/stone)))
 	sx, sy := float64(w)/float64(cx), float64(h)/float64(cy)
 	shade := fbm(hash(seed, 9), w, h, 3, 1, 2)
+	// One stone centre per cell, jittered over the whole cell, with its colour seed.
+	type site struct {
+		x, y float64
+		h    uint64
+	}
+	sites := make([]site, cx*cy)
+	for j := 0; j < cy; j++ {
+		for i := 0; i < cx; i++ {
+			hh := hash(seed, i, j)
+			sites[j*cx+i] = site{unit(hh), unit(hash(hh, 1)), hh}
+		}
+	}
 	return render(w, h, func(x, y int) (float64, float64, float64) {
 		u, v := (float64(x)+0.5)/sx, (float64(y)+0.5)/sy
 		ix, iy := int(math.Floor(u)), int(math.Floor(v))
-		d1, d2 := math.Inf(1), math.Inf(1)
+		d1, d2 := math.Inf(1), math.Inf(1) // squared distances to the two nearest centres
 		var owner uint64
-		// Points jitter over whole cells, so the nearest two may lie two cells away.
+		// Centres jitter over whole cells, so the nearest two may lie two cells away.
 		for j := iy - 2; j <= iy+2; j++ {
+			row := sites[mod(j, cy)*cx:]
 			for i := ix - 2; i <= ix+2; i++ {
-				hh := hash(seed, mod(i, cx), mod(j, cy))
-				px := float64(i) + unit(hh)
-				py := float64(j) + unit(hash(hh, 1))
-				d := math.Hypot(u-px, v-py)
+				st := row[mod(i, cx)]
+				dx, dy := u-float64(i)-st.x, v-float64(j)-st.y
+				d := dx*dx + dy*dy
 				if d < d1 {
-					d1, d2, owner = d, d1, hh
+					d1, d2, owner = d, d1, st.h
 				} else if d < d2 {
 					d2 = d
 				}
 			}
 		}
-		edge := math.Min((d2-d1)*4, 1) // 0 at the gap between two stones
+		n1, n2 := math.Sqrt(d1), math.Sqrt(d2)
+		edge := math.Min((n2-n1)*4, 1) // 0 at the gap between two stones
 		t := unit(hash(owner, 2))
 		base := lerp(95, 175, t)
 		warm := 18 * unit(hash(owner, 3))
 		s := (0.25 + 0.75*edge) * (0.85 + 0.3*shade(float64(x)+0.5, float64(y)+0.5))
-		rim := 1 - 0.35*d1 // stones are a little lighter towards their centre
+		rim := 1 - 0.35*n1 // stones are a little lighter towards their centre
 		return (base + warm) * s * rim, (base + warm*0.6) * s * rim, base * s * rim
 	})
 }
