@@ -258,12 +258,15 @@ func im2colTile(col, x []float32, s convShape, r0, r1, p0, p1 int) {
 			clear(d[:a-oxs])
 			clear(d[e-oxs:])
 			src := xc[iy*s.w:]
-			if s.sw == 1 {
+			switch {
+			case s.sw == 1:
 				copy(d[a-oxs:e-oxs], src[a+off:])
-				continue
-			}
-			for ox := a; ox < e; ox++ {
-				d[ox-oxs] = src[ox*s.sw+off]
+			case s.sw == 2 && e > a:
+				evens(d[a-oxs:e-oxs], src[2*a+off:])
+			default:
+				for ox := a; ox < e; ox++ {
+					d[ox-oxs] = src[ox*s.sw+off]
+				}
 			}
 		}
 	}

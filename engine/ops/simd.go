@@ -72,6 +72,20 @@ func deinterleave(even, odd, src []float32) {
 	}
 }
 
+// evens sets dst[i] = src[2i] for i < len(dst); src needs 2*len(dst)-1 values.
+func evens(dst, src []float32) {
+	n := len(dst)
+	i := 0
+	if n8 := min(n, len(src)/2) &^ 7; hasAVX2FMA && n8 > 0 {
+		evensAVX(&dst[0], &src[:2*n8][0], n8)
+		i = n8
+	}
+	src = src[:2*n-1]
+	for ; i < n; i++ {
+		dst[i] = src[2*i]
+	}
+}
+
 // bounds expresses an activation as a clamp, when it is one.
 func (a Activation) bounds() (lo, hi float32, ok bool) {
 	inf := float32(math.Inf(1))

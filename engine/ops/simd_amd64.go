@@ -38,3 +38,8 @@ func dw9AVX(y *float32, src *[9]*float32, w *[9]float32, n int, b, lo, hi float3
 //
 //go:noescape
 func deinterleaveAVX(even, odd, src *float32, n int)
+
+// evensAVX sets dst[i] = src[2i] for i < n, n a multiple of 8; it reads src[0:2n].
+//
+//go:noescape
+func evensAVX(dst, src *float32, n int)

@@ -157,3 +157,26 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func evensAVX(dst, src *float32, n int)
+TEXT ·evensAVX(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVDQU evenOdd<>(SB), Y15
+	XORQ AX, AX
+
+loop:
+	CMPQ AX, CX
+	JGE  done
+	VPERMPS (SI), Y15, Y0
+	VPERMPS 32(SI), Y15, Y1
+	VPERM2F128 $0x20, Y1, Y0, Y2
+	VMOVUPS Y2, (DI)(AX*4)
+	ADDQ $64, SI
+	ADDQ $8, AX
+	JMP  loop
+
+done:
+	VZEROUPPER
+	RET
