@@ -22,6 +22,10 @@ type command struct {
 
 var commands = map[string]command{}
 
+// diag receives flag usage and errors, so stdout carries only the command's result
+// (with --json, exactly one JSON document). Run points it at its stderr.
+var diag io.Writer = io.Discard
+
 // register adds a subcommand; called from each command file's init.
 func register(name, summary string, run func(ctx context.Context, args []string, out io.Writer) error) {
 	commands[name] = command{summary, run}
@@ -45,16 +49,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	diag = stderr
 	if err := c.run(ctx, args[1:], stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "rulebrush %s: %v\n", args[0], err)
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "rulebrush %s: %v\n", args[0], err)
 			return 2
 		}
-		fmt.Fprintf(stderr, "rulebrush %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
@@ -82,10 +86,10 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
 // newFlags returns a flag set that reports errors instead of exiting, with the --json flag
-// every subcommand shares.
+// every subcommand shares. Usage text goes to stderr, never to out.
 func newFlags(name string, out io.Writer) (*flag.FlagSet, *bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(diag)
 	return fs, fs.Bool("json", false, "print one JSON document on stdout")
 }
 
