@@ -67,3 +67,57 @@ func reportSpeed(b *testing.B, flops float64, cpu0 time.Duration) {
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 }
+
+// BenchmarkPool covers the pooling layers of ResNet and VGG at batch 1.
+func BenchmarkPool(b *testing.B) {
+	defer SetThreads(Threads())
+	for _, tc := range []struct {
+		name    string
+		c, h, w int
+		p       PoolParams
+		avg     bool
+	}{
+		{"resnet-maxpool-3x3s2-64@112", 64, 112, 112, PoolParams{Kernel: [2]int{3, 3}, Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}}, false},
+		{"vgg-maxpool-2x2s2-64@224", 64, 224, 224, PoolParams{Kernel: [2]int{2, 2}, Strides: [2]int{2, 2}}, false},
+		{"avgpool-3x3s1-256@14", 256, 14, 14, PoolParams{Kernel: [2]int{3, 3}, Pads: [4]int{1, 1, 1, 1}}, true},
+	} {
+		x := randTensor(1, 1, tc.c, tc.h, tc.w)
+		oh, ow := tc.p.OutSize(tc.h, tc.w)
+		y := tensor.New(1, tc.c, oh, ow)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", tc.name, threads), func(b *testing.B) {
+				SetThreads(threads)
+				b.ReportAllocs()
+				b.SetBytes(int64(4 * (len(x.Data) + len(y.Data))))
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if tc.avg {
+						AveragePool(y, x, tc.p)
+					} else {
+						MaxPool(y, x, tc.p)
+					}
+				}
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+			})
+		}
+	}
+}
+
+// BenchmarkBinary covers a residual Add of ResNet-50's first stage at batch 1.
+func BenchmarkBinary(b *testing.B) {
+	defer SetThreads(Threads())
+	x, z := randTensor(1, 1, 256, 56, 56), randTensor(2, 1, 256, 56, 56)
+	y := tensor.New(x.Shape...)
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("add-256@56/t%d", threads), func(b *testing.B) {
+			SetThreads(threads)
+			b.ReportAllocs()
+			b.SetBytes(int64(12 * len(y.Data)))
+			cpu0 := cpuTime()
+			for b.Loop() {
+				Binary(Add, y, x, z)
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
+		})
+	}
+}

@@ -140,7 +140,7 @@ func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 
 // colBudget bounds the floats in one task's im2col tile and output tile, so that both
 // stay in the core's L2 cache between the GEMM and the epilogue.
-const colBudget = 96 << 10
+const colBudget = 128 << 10
 
 // convGemm computes the convolution as GEMMs: per image and group, the filters [og, K]
 // times the unfolded input [K, P] (K = cg*kh*kw, P output pixels). For a 1×1 stride-1
@@ -154,8 +154,10 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 	hw, P := s.h*s.w, s.oh*s.ow
 	K := s.cg * s.kh * s.kw
 	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.pb == 0 && s.pr == 0
-	T := min(P, max(64, colBudget/max(K, s.og))&^15)
+	T := min(P, max(64, colBudget/max(K, s.og)))
 	tiles := (P + T - 1) / T
+	T = min(P, ((P+tiles-1)/tiles+3)&^3) // equal tiles, whole 4-column panels of the GEMM kernel
+	tiles = (P + T - 1) / T
 	tasks := s.n * s.group * tiles
 	threads := Threads()
 	if tasks >= threads || s.og < 32 {

@@ -59,6 +59,9 @@ var poolCases = []struct {
 	{"include-pad-asym", 1, 2, 7, 6, PoolParams{Kernel: [2]int{3, 2}, Strides: [2]int{1, 2}, Pads: [4]int{1, 0, 2, 1}, CountIncludePad: true}},
 	{"dilation2", 1, 2, 9, 10, PoolParams{Kernel: [2]int{3, 3}, Dilations: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}}},
 	{"global-7x7", 2, 5, 7, 7, PoolParams{Kernel: [2]int{7, 7}}},
+	{"wide-3x3s2-ceil", 1, 3, 9, 37, PoolParams{Kernel: [2]int{3, 3}, Strides: [2]int{2, 2}, CeilMode: true}},
+	{"large-kernel-9x9", 1, 2, 12, 12, PoolParams{Kernel: [2]int{9, 9}, Pads: [4]int{4, 4, 4, 4}}},
+	{"stride3-generic", 1, 2, 12, 13, PoolParams{Kernel: [2]int{3, 3}, Strides: [2]int{3, 3}}},
 }
 
 func TestPoolMatchesReference(t *testing.T) {
@@ -71,8 +74,14 @@ func TestPoolMatchesReference(t *testing.T) {
 				t.Fatalf("OutSize %dx%d, reference shape %v", oh, ow, wantMax.Shape)
 			}
 			y := tensor.New(tc.n, tc.c, oh, ow)
-			MaxPool(y, x, tc.p)
-			testutil.AssertClose(t, y.Data, wantMax.Data, 0, 0)
+			for _, simd := range []bool{hasAVX2FMA, false} {
+				func() {
+					defer func(v bool) { hasAVX2FMA = v }(hasAVX2FMA)
+					hasAVX2FMA = simd
+					MaxPool(y, x, tc.p)
+				}()
+				testutil.AssertClose(t, y.Data, wantMax.Data, 0, 0)
+			}
 			AveragePool(y, x, tc.p)
 			testutil.AssertClose(t, y.Data, wantAvg.Data, 1e-6, 1e-5)
 		})

@@ -76,6 +76,10 @@ func newPoolShape(op string, y, x *tensor.Tensor, p PoolParams) poolShape {
 func MaxPool(y, x *tensor.Tensor, p PoolParams) {
 	p = p.norm()
 	s := newPoolShape("MaxPool", y, x, p)
+	if (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps {
+		maxPoolStencil(y.Data, x.Data, s)
+		return
+	}
 	pool(y.Data, x.Data, s, func(yp, xp []float32) {
 		for oy := range s.oh {
 			for ox := range s.ow {
@@ -97,6 +101,35 @@ func MaxPool(y, x *tensor.Tensor, p PoolParams) {
 		}
 	})
 }
+
+// maxStencilTaps bounds the window size of the stencil max pooling.
+const maxStencilTaps = 64
+
+// maxPoolStencil lays out each plane as a stencil padded with -inf (see stencil) and
+// takes the maximum over the window taps with one vector loop per plane. The
+// workspace is internal because MaxPool takes none; its buffers are reused.
+func maxPoolStencil(y, x []float32, s poolShape) {
+	st := newStencil(s.h, s.w, s.pt, s.pl, s.kh, s.kw, s.dh, s.dw, s.sh, s.oh, s.ow)
+	hw, ohw, outN := s.h*s.w, s.oh*s.ow, st.outN()
+	ninf := float32(math.Inf(-1))
+	parallelFor(s.planes, ohw*s.kh*s.kw, func(first, last int) {
+		buf := poolScratch.get(st.scratch() + outN + 8)
+		defer poolScratch.put(buf)
+		planes, out := buf[:st.scratch()], buf[st.scratch():st.scratch()+outN]
+		var srcA [maxStencilTaps][]float32
+		var ptrs [maxStencilTaps]*float32
+		src := srcA[:s.kh*s.kw]
+		st.taps(src, planes)
+		for i := first; i < last; i++ {
+			st.fill(planes, x[i*hw:(i+1)*hw], ninf)
+			maxTaps(out, src, ptrs[:])
+			st.copyOut(y[i*ohw:(i+1)*ohw], out)
+		}
+	})
+}
+
+// poolScratch holds the pooling kernels' per-worker buffers.
+var poolScratch Workspace
 
 // AveragePool computes the mean over each window. With CountIncludePad the divisor
 // counts padding positions (but not the overhang that ceil mode adds past the padding);

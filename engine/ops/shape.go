@@ -93,9 +93,3 @@ func Pad(y, x *tensor.Tensor, pads []int, value float32) {
 		}
 	})
 }
-
-func fill(s []float32, v float32) {
-	for i := range s {
-		s[i] = v
-	}
-}

@@ -72,6 +72,29 @@ func deinterleave(even, odd, src []float32) {
 	}
 }
 
+// maxTaps sets y[i] = max_t src[t][i]; like dw9, every src[t] must hold len(y)
+// rounded up to a multiple of 8 values. ptrs is scratch of len(src) pointers.
+func maxTaps(y []float32, src [][]float32, ptrs []*float32) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	if n8 := (n + 7) &^ 7; hasAVX2FMA && n8 == n {
+		for t := range src {
+			ptrs[t] = &src[t][:n8][0]
+		}
+		maxTapsAVX(&y[0], &ptrs[0], len(src), n8)
+		return
+	}
+	copy(y, src[0][:n])
+	for _, s := range src[1:] {
+		s = s[:n]
+		for i, v := range s {
+			y[i] = max(y[i], v)
+		}
+	}
+}
+
 // evens sets dst[i] = src[2i] for i < len(dst); src needs 2*len(dst)-1 values.
 func evens(dst, src []float32) {
 	n := len(dst)

@@ -43,3 +43,9 @@ func deinterleaveAVX(even, odd, src *float32, n int)
 //
 //go:noescape
 func evensAVX(dst, src *float32, n int)
+
+// maxTapsAVX sets y[i] = max_t src[t][i] over taps >= 1 sources, for i < n, n a
+// multiple of 8.
+//
+//go:noescape
+func maxTapsAVX(y *float32, src **float32, taps, n int)

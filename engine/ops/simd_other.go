@@ -9,3 +9,5 @@ func dw9AVX(y *float32, src *[9]*float32, w *[9]float32, n int, b, lo, hi float3
 func deinterleaveAVX(even, odd, src *float32, n int)                               { panic("no AVX") }
 
 func evensAVX(dst, src *float32, n int) { panic("no AVX") }
+
+func maxTapsAVX(y *float32, src **float32, taps, n int) { panic("no AVX") }
