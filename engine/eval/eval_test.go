@@ -84,6 +84,9 @@ func TestMobileNetV2Accuracy(t *testing.T) {
 	if err := os.WriteFile(classes, []byte(tsv), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if testing.Short() {
+		t.Skip("-short: 1000-photo accuracy run skipped")
+	}
 	for _, c := range []struct {
 		dir, classes    string
 		top1, top5, tol float64
