@@ -109,25 +109,64 @@ func col2im(x, col []float32, s convShape) {
 			xc := x[c*s.h*s.w : (c+1)*s.h*s.w]
 			clear(xc)
 			for t := range kk {
-				i, j := t/s.kw, t%s.kw
 				src := col[(c*kk+t)*ohw : (c*kk+t+1)*ohw]
-				off := j*s.dw - s.pl
-				ox0 := min(ceilDiv(max(-off, 0), s.sw), s.ow)
-				ox1 := max(min(ceilDiv(s.w-off, s.sw), s.ow), ox0)
-				for oy := range s.oh {
-					iy := oy*s.sh - s.pt + i*s.dh
-					if iy < 0 || iy >= s.h {
-						continue
-					}
-					row := xc[iy*s.w:]
-					d := src[oy*s.ow : (oy+1)*s.ow]
-					for ox := ox0; ox < ox1; ox++ {
-						row[ox*s.sw+off] += d[ox]
-					}
-				}
+				addTap(xc, src, 1, t/s.kw, t%s.kw, s)
 			}
 		}
 	})
+}
+
+// tapSpan returns the output positions [o0, o1) at which kernel tap t reads inside an
+// input axis of length n, and off such that it reads input index o*stride + off.
+func tapSpan(t, n, outN, stride, pad, dil int) (o0, o1, off int) {
+	off = t*dil - pad
+	o0 = min(ceilDiv(max(-off, 0), stride), outN)
+	o1 = max(min(ceilDiv(n-off, stride), outN), o0)
+	return o0, o1, off
+}
+
+// addTap adds a·dy to the input plane x [h,w] at the pixels kernel tap (i, j) reads for
+// the output plane dy [oh,ow].
+func addTap(x, dy []float32, a float32, i, j int, s convShape) {
+	oy0, oy1, offY := tapSpan(i, s.h, s.oh, s.sh, s.pt, s.dh)
+	ox0, ox1, offX := tapSpan(j, s.w, s.ow, s.sw, s.pl, s.dw)
+	for oy := oy0; oy < oy1; oy++ {
+		row := x[(oy*s.sh+offY)*s.w:]
+		g := dy[oy*s.ow : (oy+1)*s.ow]
+		if s.sw == 1 {
+			d, g := row[ox0+offX:ox1+offX], g[ox0:ox1]
+			for k := range d {
+				d[k] += a * g[k]
+			}
+			continue
+		}
+		for ox := ox0; ox < ox1; ox++ {
+			row[ox*s.sw+offX] += a * g[ox]
+		}
+	}
+}
+
+// dotTap is Σ dy·x over the output plane dy [oh,ow] and the pixels of x [h,w] that
+// kernel tap (i, j) reads.
+func dotTap(dy, x []float32, i, j int, s convShape) float32 {
+	oy0, oy1, offY := tapSpan(i, s.h, s.oh, s.sh, s.pt, s.dh)
+	ox0, ox1, offX := tapSpan(j, s.w, s.ow, s.sw, s.pl, s.dw)
+	var sum float32
+	for oy := oy0; oy < oy1; oy++ {
+		row := x[(oy*s.sh+offY)*s.w:]
+		g := dy[oy*s.ow : (oy+1)*s.ow]
+		if s.sw == 1 {
+			xs, g := row[ox0+offX:ox1+offX], g[ox0:ox1]
+			for k := range xs {
+				sum += g[k] * xs[k]
+			}
+			continue
+		}
+		for ox := ox0; ox < ox1; ox++ {
+			sum += g[ox] * row[ox*s.sw+offX]
+		}
+	}
+	return sum
 }
 
 // depthwiseBackwardInput overwrites dx with the gradient of a depthwise convolution
@@ -142,23 +181,8 @@ func depthwiseBackwardInput(dx, dy, w []float32, s convShape) {
 			for q := range s.og {
 				o := c*s.og + q
 				dyo := dy[(n*s.o+o)*ohw : (n*s.o+o+1)*ohw]
-				wo := w[o*kk : (o+1)*kk]
-				for i := range s.kh {
-					for j := range s.kw {
-						wv := wo[i*s.kw+j]
-						for oy := range s.oh {
-							iy := oy*s.sh - s.pt + i*s.dh
-							if iy < 0 || iy >= s.h {
-								continue
-							}
-							for ox := range s.ow {
-								ix := ox*s.sw - s.pl + j*s.dw
-								if ix >= 0 && ix < s.w {
-									dxc[iy*s.w+ix] += wv * dyo[oy*s.ow+ox]
-								}
-							}
-						}
-					}
+				for t, wv := range w[o*kk : (o+1)*kk] {
+					addTap(dxc, dyo, wv, t/s.kw, t%s.kw, s)
 				}
 			}
 		}
@@ -173,23 +197,9 @@ func depthwiseBackwardWeights(dw, dy, x []float32, s convShape) {
 		for o := lo; o < hi; o++ {
 			c := o / s.og
 			for t := range kk {
-				i, j := t/s.kw, t%s.kw
 				var sum float32
 				for n := range s.n {
-					dyo := dy[(n*s.o+o)*ohw : (n*s.o+o+1)*ohw]
-					xc := x[(n*s.c+c)*hw : (n*s.c+c+1)*hw]
-					for oy := range s.oh {
-						iy := oy*s.sh - s.pt + i*s.dh
-						if iy < 0 || iy >= s.h {
-							continue
-						}
-						for ox := range s.ow {
-							ix := ox*s.sw - s.pl + j*s.dw
-							if ix >= 0 && ix < s.w {
-								sum += dyo[oy*s.ow+ox] * xc[iy*s.w+ix]
-							}
-						}
-					}
+					sum += dotTap(dy[(n*s.o+o)*ohw:(n*s.o+o+1)*ohw], x[(n*s.c+c)*hw:(n*s.c+c+1)*hw], t/s.kw, t%s.kw, s)
 				}
 				dw[o*kk+t] = sum
 			}
