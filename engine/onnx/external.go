@@ -119,7 +119,7 @@ func (r externalRef) read(f *os.File) ([]byte, error) {
 	if n > size-r.offset {
 		return nil, fmt.Errorf("file is %d bytes, want %d bytes at offset %d (file short)", size, n, r.offset)
 	}
-	buf := make([]byte, n)
+	buf := rawBuffer(int(n))
 	if _, err := f.ReadAt(buf, r.offset); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 func FuzzRead(f *testing.F) {
 	small := marshal(f, smallModel(&pb.TensorProto{Name: proto.String("w"), DataType: proto.Int32(1), Dims: []int64{2, 2}, RawData: make([]byte, 16)}))
 	f.Add(small)
+	f.Add(oddModel(f))
 	paths, _ := filepath.Glob(filepath.Join(testutil.DataDir(f), "models", "tiny", "*", "model.onnx"))
 	for i, path := range paths {
 		data, err := os.ReadFile(path)
@@ -37,6 +38,7 @@ func FuzzRead(f *testing.F) {
 		f.Add(flipped)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameAsUnmarshal(t, data)
 		m, err := Read(bytes.NewReader(data))
 		if err != nil {
 			return
@@ -45,6 +47,10 @@ func FuzzRead(f *testing.F) {
 		out, err := m.Marshal()
 		if err != nil {
 			t.Fatalf("Marshal of a decoded model: %v", err)
+		}
+		parts, err := encodeParts(m.Proto)
+		if err != nil || !bytes.Equal(bytes.Join(parts, nil), out) {
+			t.Fatalf("WriteFile's encoding differs from Marshal's (err %v)", err)
 		}
 		again, err := Decode(out, "")
 		if err != nil {

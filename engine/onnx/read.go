@@ -1,17 +1,18 @@
 package onnx
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/rulebrush/rulebrush/engine/onnx/pb"
@@ -24,17 +25,40 @@ func Read(r io.Reader) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnx: read: %w", err)
 	}
-	return decode(data, "", "")
+	return Decode(data, "")
 }
 
 // ReadFile reads the model at path. Tensors stored as external data are loaded from
 // files named relative to the model's folder, and inlined into Model.Proto.
+//
+// The file is parsed as it is read, never held whole: each initializer's raw_data goes
+// straight into the buffer that backs both Model.Proto and the Graph's values.
 func ReadFile(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	m, err := decode(data, filepath.Dir(path), path)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	var m *Model
+	if st.Mode().IsRegular() {
+		r := bufio.NewReaderSize(f, 64<<10)
+		head, perr := r.Peek(512)
+		if perr != nil && perr != io.EOF {
+			return nil, fmt.Errorf("onnx: read %s: %w", path, perr)
+		}
+		m, err = decode(r, st.Size(), head, filepath.Dir(path), path)
+	} else {
+		// A pipe or device has no size to bound the parse by; read it whole.
+		data, rerr := io.ReadAll(f)
+		if rerr != nil {
+			return nil, fmt.Errorf("onnx: %w", rerr)
+		}
+		m, err = decode(bytes.NewReader(data), int64(len(data)), data, filepath.Dir(path), path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -45,20 +69,24 @@ func ReadFile(path string) (*Model, error) {
 // Decode decodes a serialized model. External data files are resolved relative to dir;
 // with dir == "" a model that uses external data is an error.
 func Decode(data []byte, dir string) (*Model, error) {
-	return decode(data, dir, "")
+	return decode(bytes.NewReader(data), int64(len(data)), data, dir, "")
 }
 
-// decode is the shared core; name is the file name used in errors ("" for none).
-func decode(data []byte, dir, name string) (*Model, error) {
+// decode is the shared core: it parses size bytes from r, whose first bytes are head.
+// name is the file name used in errors ("" for none).
+func decode(r byteReader, size int64, head []byte, dir, name string) (*Model, error) {
 	what, readWhat := "input", "onnx: read"
 	if name != "" {
 		what, readWhat = name, "onnx: read "+name
 	}
-	if reason := notModel(data); reason != "" {
+	if reason := notModel(head); reason != "" {
 		return nil, fmt.Errorf("onnx: %s is not an ONNX model (%s)", what, reason)
 	}
-	mp := new(pb.ModelProto)
-	if err := proto.Unmarshal(data, mp); err != nil {
+	mp, err := parseModel(r, size)
+	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: %w", readWhat, err)
+		}
 		return nil, fmt.Errorf("%s: truncated or corrupt protobuf: %w", readWhat, err)
 	}
 	if reason := missingParts(mp); reason != "" {
@@ -77,11 +105,11 @@ func decode(data []byte, dir, name string) (*Model, error) {
 // notModel recognises, from its first bytes, data that cannot be an ONNX model, so such
 // files get a "not an ONNX model" error rather than a protobuf parse error. It returns
 // "" when the data could be a model.
-func notModel(data []byte) string {
-	if len(data) == 0 {
+func notModel(head []byte) string {
+	if len(head) == 0 {
 		return "empty file"
 	}
-	head := data[:min(len(data), 512)]
+	head = head[:min(len(head), 512)]
 	for _, k := range []struct{ magic, kind string }{
 		{"\xff\xd8\xff", "a JPEG image"},
 		{"\x89PNG\r\n\x1a\n", "a PNG image"},
@@ -94,7 +122,7 @@ func notModel(data []byte) string {
 		}
 	}
 	// Serializers write fields in number order, so a model starts with a ModelProto field.
-	num, typ, n := protowire.ConsumeTag(data)
+	num, typ, n := protowire.ConsumeTag(head)
 	if n < 0 {
 		return "the data does not start with a protobuf field"
 	}

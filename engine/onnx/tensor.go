@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/rulebrush/rulebrush/engine/onnx/pb"
 )
@@ -36,6 +37,11 @@ func decodeTensor(tp *pb.TensorProto) (*Tensor, error) {
 		if len(raw)%size != 0 || len(raw)/size != n {
 			return nil, fmt.Errorf("tensor %q (%v, dims %v): raw_data is %d bytes, want %d values of %d bytes",
 				t.Name, t.DataType, t.Dims, len(raw), n, size)
+		}
+		if t.DataType == Float && littleEndian && uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%4 == 0 {
+			// Share raw_data's memory: one copy of the weights serves Proto and Graph.
+			t.Float = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(raw))), n)
+			return t, nil
 		}
 		decodeRaw(t, raw, n)
 		return t, nil

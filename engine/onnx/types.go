@@ -131,6 +131,9 @@ type Attr struct {
 // holds the values of the integer types and BOOL as int64 (UINT64 values above the int64
 // range wrap). Tensors of other types (STRING, complex, 8-, 4- and 2-bit types) keep their
 // Name, DataType and Dims but no values; callers check DataType.IsFloat or IsInt first.
+//
+// On little-endian hosts the Float values of a FLOAT tensor stored as raw_data are the
+// raw_data bytes in Model.Proto, not a copy, so writes to Float show in both.
 type Tensor struct {
 	Name     string
 	DataType DataType

@@ -1,13 +1,17 @@
 package onnx
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/rulebrush/rulebrush/engine/onnx/pb"
 )
@@ -37,15 +41,18 @@ func (m *Model) SetFloatInitializer(name string, data []float32) error {
 	if tp == nil {
 		return fmt.Errorf("onnx: set initializer %q: not in the model's protobuf", name)
 	}
-	raw := make([]byte, 4*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	copy(t.Float, data)
+	// When raw_data is t.Float's memory (see decodeTensor), the copy updated both.
+	if !sharesMemory(tp.GetRawData(), t.Float) {
+		raw := make([]byte, 4*len(data))
+		for i, v := range data {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+		}
+		tp.RawData = raw
 	}
-	tp.RawData = raw
 	tp.FloatData = nil
 	tp.ExternalData = nil
 	tp.DataLocation = nil
-	copy(t.Float, data)
 	return nil
 }
 
@@ -83,9 +90,11 @@ func (m *Model) Marshal() ([]byte, error) {
 
 // WriteFile saves m to path atomically: it writes a temporary file in the same folder,
 // syncs it and renames it over path, so a failure leaves an existing file untouched.
-// Tensors read from external data are written inline.
+// Tensors read from external data are written inline. The file holds the bytes Marshal
+// gives, but the initializers' raw_data is written from the model's own buffers, so
+// saving a large model needs no serialized copy of its weights.
 func WriteFile(path string, m *Model) error {
-	data, err := m.Marshal()
+	parts, err := encodeParts(m.Proto)
 	if err != nil {
 		return err
 	}
@@ -103,7 +112,13 @@ func WriteFile(path string, m *Model) error {
 		os.Remove(tmp)
 		return fmt.Errorf("onnx: write %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	w := bufio.NewWriterSize(f, 64<<10)
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return fail(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
 		return fail(err)
 	}
 	// CreateTemp makes the file 0600; a model is an ordinary document.
@@ -128,4 +143,82 @@ func WriteFile(path string, m *Model) error {
 		d.Close()
 	}
 	return nil
+}
+
+// encodeParts encodes mp as byte slices that concatenate to Marshal's output, with every
+// initializer's raw_data a slice of its own rather than copied into one buffer. The
+// protobuf marshaller writes known fields in field-number order (these messages have no
+// oneofs, which it would put last) and unknown fields at the end, so a message's
+// encoding splits around any one field.
+func encodeParts(mp *pb.ModelProto) ([][]byte, error) {
+	var graph [][]byte
+	if g := mp.GetGraph(); g != nil {
+		var inits [][]byte
+		for _, tp := range g.GetInitializer() {
+			var raw [][]byte
+			if tp.RawData != nil { // raw_data has explicit presence: even empty, it is written
+				raw = field(tensorRawData, [][]byte{tp.RawData})
+			}
+			t, err := around(tp, tensorRawData, raw)
+			if err != nil {
+				return nil, err
+			}
+			inits = append(inits, field(graphInitializer, t)...)
+		}
+		parts, err := around(g, graphInitializer, inits)
+		if err != nil {
+			return nil, err
+		}
+		graph = field(modelGraph, parts)
+	}
+	parts, err := around(mp, modelGraph, graph)
+	if err != nil {
+		return nil, err
+	}
+	if n := size(parts); n > maxModelSize {
+		return nil, fmt.Errorf("onnx: marshal: model is %d bytes, over the 2 GiB protobuf limit", n)
+	}
+	return parts, nil
+}
+
+// around encodes m with mid, the encoding of its field num, in that field's place: the
+// fields numbered below num, mid, then the fields above num and the unknown fields.
+func around(m proto.Message, num protowire.Number, mid [][]byte) ([][]byte, error) {
+	src := m.ProtoReflect()
+	before, after := src.New(), src.New()
+	src.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Number() < num:
+			before.Set(fd, v)
+		case fd.Number() > num:
+			after.Set(fd, v)
+		}
+		return true
+	})
+	after.SetUnknown(src.GetUnknown())
+	opts := proto.MarshalOptions{Deterministic: true}
+	b, err := opts.Marshal(before.Interface())
+	if err != nil {
+		return nil, fmt.Errorf("onnx: marshal: %w", err)
+	}
+	a, err := opts.Marshal(after.Interface())
+	if err != nil {
+		return nil, fmt.Errorf("onnx: marshal: %w", err)
+	}
+	return slices.Concat([][]byte{b}, mid, [][]byte{a}), nil
+}
+
+// field makes encoded parts the value of length-delimited field num.
+func field(num protowire.Number, parts [][]byte) [][]byte {
+	head := protowire.AppendTag(nil, num, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(size(parts)))
+	return slices.Concat([][]byte{head}, parts)
+}
+
+func size(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	return n
 }
