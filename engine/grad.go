@@ -35,7 +35,8 @@ type Trainer struct {
 	needs  map[string]bool // values whose gradient the backward pass computes
 	labels []int
 	ws     ops.Workspace
-	ran    bool // the prefix before step k has run
+	ran    bool                // the prefix before step k has run
+	free   map[int][][]float32 // spent gradient buffers by length, reused by later steps
 }
 
 // LossGrad returns the mean cross-entropy of the batch x [N,C,H,W] against labels (one
@@ -207,6 +208,9 @@ func (t *Trainer) LossGrad(ctx context.Context) (float64, Grads, error) {
 			return 0, nil, err
 		}
 		delete(grads, n.out[0])
+		if !viewOps[n.op] { // a view's input gradient owns gy's data now
+			t.give(gy)
+		}
 	}
 	return loss, out, nil
 }
@@ -221,7 +225,7 @@ func (t *Trainer) backward(n *node, gy *tensor.Tensor, grads map[string]*tensor.
 		if i >= len(n.in) || !t.needs[n.in[i]] {
 			return nil
 		}
-		return tensor.New(p.shapes[n.in[i]]...)
+		return t.take(p.shapes[n.in[i]])
 	}
 	var dx []*tensor.Tensor // gradients of n's inputs, by position
 	switch n.op {
@@ -262,10 +266,8 @@ func (t *Trainer) backward(n *node, gy *tensor.Tensor, grads map[string]*tensor.
 		}
 	case "Gemm", "MatMul":
 		dx = []*tensor.Tensor{grad(0), grad(1)}
-		if t.params[n] {
-			if dx[1] == nil {
-				dx[1] = tensor.New(val(1).Shape...)
-			}
+		if t.params[n] { // a constant weight: returned, not propagated
+			dx[1] = tensor.New(val(1).Shape...)
 			out[n.name] = dx[1]
 		}
 		if n.op == "MatMul" {
@@ -275,9 +277,6 @@ func (t *Trainer) backward(n *node, gy *tensor.Tensor, grads map[string]*tensor.
 		a := n.attrs
 		ops.GemmBackward(dx[0], dx[1], nil, gy, val(0), val(1), a.Int("transA", 0) != 0, a.Int("transB", 0) != 0,
 			a.Float("alpha", 1), a.Float("beta", 1))
-		if t.params[n] && !t.needs[n.in[1]] {
-			dx[1] = nil // a weight: returned, not propagated
-		}
 	case "Flatten", "Reshape", "Identity", "Dropout", "Squeeze", "Unsqueeze", "Cast":
 		// A view of the same data: the gradient is gy under the input's shape, and gy
 		// is not used again.
@@ -331,14 +330,19 @@ func (t *Trainer) backward(n *node, gy *tensor.Tensor, grads map[string]*tensor.
 	}
 	for i, d := range dx {
 		if d != nil && t.needs[n.in[i]] {
-			accumulate(grads, n.in[i], d)
+			t.accumulate(grads, n.in[i], d)
 		}
 	}
 	return nil
 }
 
+// viewOps are the ops whose output is their input's data under another shape.
+var viewOps = map[string]bool{
+	"Flatten": true, "Reshape": true, "Identity": true, "Dropout": true, "Squeeze": true, "Unsqueeze": true, "Cast": true,
+}
+
 // accumulate adds d to the gradient of value v, taking ownership of d when it is the first.
-func accumulate(grads map[string]*tensor.Tensor, v string, d *tensor.Tensor) {
+func (t *Trainer) accumulate(grads map[string]*tensor.Tensor, v string, d *tensor.Tensor) {
 	g, ok := grads[v]
 	if !ok {
 		grads[v] = d
@@ -347,6 +351,26 @@ func accumulate(grads map[string]*tensor.Tensor, v string, d *tensor.Tensor) {
 	for i, x := range d.Data {
 		g.Data[i] += x
 	}
+	t.give(d)
+}
+
+// take returns a gradient tensor of the given shape with unspecified contents: every
+// backward kernel overwrites its outputs.
+func (t *Trainer) take(shape []int) *tensor.Tensor {
+	n := tensor.Numel(shape)
+	if bufs := t.free[n]; len(bufs) > 0 {
+		t.free[n] = bufs[:len(bufs)-1]
+		return &tensor.Tensor{Shape: slices.Clone(shape), Data: bufs[len(bufs)-1]}
+	}
+	return tensor.New(shape...)
+}
+
+// give hands a spent gradient's buffer back for reuse.
+func (t *Trainer) give(d *tensor.Tensor) {
+	if t.free == nil {
+		t.free = map[int][][]float32{}
+	}
+	t.free[len(d.Data)] = append(t.free[len(d.Data)], d.Data)
 }
 
 // poolParams reads MaxPool and AveragePool attributes as the planner does.

@@ -254,13 +254,21 @@ func TestSGDStepLowersLossAndSaves(t *testing.T) {
 			t.Fatalf("losses %v do not decrease", losses)
 		}
 	}
-	// Later calls resume after the cached prefix: the loss still matches a full run.
-	loss, _, err := tr.LossGrad(ctx)
+	// Later calls resume after the cached prefix and reuse gradient buffers: loss and
+	// gradients still match a fresh computation.
+	loss, g, err := tr.LossGrad(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := crossEntropy(t, m, x, []int{3, 7}, false); math.Abs(loss-want) > 1e-5*want || loss >= losses[len(losses)-1] {
 		t.Fatalf("loss after the steps %g (cross-entropy of Run %g), before the last %g", loss, want, losses[len(losses)-1])
+	}
+	_, fresh, err := m.LossGrad(ctx, x, []int{3, 7}, "/features/features.5/Conv", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, layer := range want {
+		testutil.AssertClose(t, g[layer].Data, fresh[layer].Data, 1e-7, 1e-5)
 	}
 	path := filepath.Join(t.TempDir(), "tuned.onnx")
 	if err := m.Save(path); err != nil {
