@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -153,32 +152,12 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	fs.Var(&models, "model", "ONNX classifier (repeat to compare: the first is the baseline)")
 	data := fs.String("data", "", "folder of class subfolders, or a flat folder with classes.tsv")
 	classes := fs.String("classes", "", "classes.json (folder -> {\"index\": i}) or classes.tsv (file<TAB>index)")
-	wnid := fs.Bool("wnid-order", false, "flat folder of ImageNet photos named <wnid>_*.JPEG: class = rank of the wnid")
 	batch := fs.Int("batch", 16, "images per forward pass")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if len(models) == 0 || *data == "" {
 		return usagef("need --model M.onnx and --data DIR")
-	}
-	if *wnid {
-		tsv, err := eval.WnidTSV(*data)
-		if err != nil {
-			return err
-		}
-		f, err := os.CreateTemp("", "rulebrush-classes-*.tsv")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(f.Name())
-		_, err = f.WriteString(tsv)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		*classes = f.Name()
 	}
 	ds, err := eval.Open(*data, *classes)
 	if err != nil {

@@ -126,54 +126,42 @@ func openFlat(dir, tsv string) (*Dataset, error) {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
 	ds := &Dataset{Dir: dir}
+	fileCol, classCol, groupCol := 0, 1, -1
 	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) < 2 {
-			return nil, fmt.Errorf("dataset: %s line %d: want \"file<TAB>class index\"", tsv, i+1)
+		if i == 0 && slices.Contains(f, "file") {
+			// A header names the columns: file, class_index (or class), label.
+			fileCol, classCol = slices.Index(f, "file"), slices.Index(f, "class_index")
+			if classCol < 0 {
+				classCol = slices.Index(f, "class")
+			}
+			groupCol = slices.Index(f, "label")
+			if classCol < 0 {
+				return nil, fmt.Errorf("dataset: %s: header has no class_index column", tsv)
+			}
+			continue
 		}
-		class, err := strconv.Atoi(strings.TrimSpace(f[1]))
+		if len(f) <= max(fileCol, classCol, groupCol) {
+			return nil, fmt.Errorf("dataset: %s line %d: want \"file<TAB>class index\" or a header naming the columns", tsv, i+1)
+		}
+		class, err := strconv.Atoi(strings.TrimSpace(f[classCol]))
 		if err != nil {
-			return nil, fmt.Errorf("dataset: %s line %d: class %q is not a number", tsv, i+1, f[1])
+			return nil, fmt.Errorf("dataset: %s line %d: class %q is not a number", tsv, i+1, f[classCol])
 		}
-		ds.Items = append(ds.Items, Item{Path: filepath.Join(dir, f[0]), Class: class, Group: strconv.Itoa(class)})
+		group := strconv.Itoa(class)
+		if groupCol >= 0 {
+			group = f[groupCol]
+		}
+		ds.Items = append(ds.Items, Item{Path: filepath.Join(dir, f[fileCol]), Class: class, Group: group})
 	}
 	if len(ds.Items) == 0 {
 		return nil, fmt.Errorf("dataset: %s lists no images", tsv)
 	}
 	return ds, nil
-}
-
-// WnidTSV writes the classes.tsv lines for a flat folder of ImageNet photos named
-// <wnid>_<anything>: class i is the i-th WordNet id in sorted order, which is the standard
-// 1000-class order when every class is present.
-func WnidTSV(dir string) (string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "", fmt.Errorf("dataset: %w", err)
-	}
-	wnid := map[string]string{}
-	var ids []string
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !isImage(name) || !strings.HasPrefix(name, "n") || !strings.Contains(name, "_") {
-			continue
-		}
-		id := name[:strings.IndexByte(name, '_')]
-		if _, dup := wnid[id]; !dup {
-			ids = append(ids, id)
-		}
-		wnid[id] = name
-	}
-	sort.Strings(ids)
-	var sb strings.Builder
-	for i, id := range ids {
-		fmt.Fprintf(&sb, "%s\t%d\n", wnid[id], i)
-	}
-	return sb.String(), nil
 }
 
 // Prediction is a model's answer for one item.
