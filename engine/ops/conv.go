@@ -236,10 +236,15 @@ func im2col(col, x []float32, s convShape) {
 // col is row-major with p1-p0 columns, starting at row r0.
 func im2colTile(col, x []float32, s convShape, r0, r1, p0, p1 int) {
 	cols := p1 - p0
+	flat := s.sh == 1 && s.sw == 1 && s.ow == s.w
 	for r := r0; r < r1; r++ {
 		c, i, j := r/(s.kh*s.kw), r/s.kw%s.kh, r%s.kw
 		xc := x[c*s.h*s.w : (c+1)*s.h*s.w]
 		dst := col[(r-r0)*cols : (r-r0+1)*cols]
+		if flat {
+			im2colFlat(dst, xc, s, i*s.dh-s.pt, j*s.dw-s.pl, p0, p1)
+			continue
+		}
 		// Output columns [ox0, ox1) read inside the image: 0 <= ox*sw - pl + j*dw < w.
 		off := j*s.dw - s.pl
 		ox0 := min(ceilDiv(max(-off, 0), s.sw), s.ow)
@@ -270,6 +275,41 @@ func im2colTile(col, x []float32, s convShape, r0, r1, p0, p1 int) {
 					d[ox-oxs] = src[ox*s.sw+off]
 				}
 			}
+		}
+	}
+}
+
+// im2colFlat is one im2col row for a stride-1 convolution whose output is as wide as
+// its input ("same" padding), where the row is the input plane shifted by (di, dj):
+// dst[q-p0] = x[q + di*w + dj]. That is one copy for the whole tile, followed by
+// zeroing the output rows and the few border columns whose tap falls in the padding.
+func im2colFlat(dst, x []float32, s convShape, di, dj, p0, p1 int) {
+	ow, hw := s.ow, s.h*s.w
+	shift := di*s.w + dj
+	qa := max(p0, max(0, -di)*ow)       // first output in a row whose tap row is inside
+	qb := min(p1, min(s.oh, s.h-di)*ow) // end of them
+	if qa >= qb {
+		clear(dst)
+		return
+	}
+	ca := max(qa, -shift)            // where the shifted source exists
+	cb := max(min(qb, hw-shift), ca) // (a tile of border columns may have none)
+	clear(dst[:ca-p0])
+	copy(dst[ca-p0:cb-p0], x[ca+shift:cb+shift])
+	clear(dst[cb-p0:])
+	if dj == 0 {
+		return
+	}
+	// Columns whose tap falls left (dj < 0) or right (dj > 0) of the image.
+	xa, xb := 0, -dj
+	if dj > 0 {
+		xa, xb = ow-dj, ow
+	}
+	xa, xb = max(xa, 0), min(xb, ow)
+	for rowStart := qa - qa%ow; rowStart < qb; rowStart += ow {
+		lo, hi := max(rowStart+xa, qa), min(rowStart+xb, qb)
+		if lo < hi {
+			clear(dst[lo-p0 : hi-p0])
 		}
 	}
 }
