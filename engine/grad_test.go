@@ -204,6 +204,49 @@ func TestLossGradMobileNetV2(t *testing.T) {
 	}
 	checkEntries(t, m, layer, g[layer], 1e-2, 1, ce)
 	checkEntries(t, m, "Logits", g["Logits"], 1e-2, 2, ce)
+
+	// From the last residual block on: depthwise convs, the residual Add and six more
+	// layers, each checked along its own gradient.
+	const block = "expanded_conv_15/expand"
+	if _, g, err = m.LossGrad(ctx, x, labels, block, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(g) != 8 {
+		t.Fatalf("gradients for %d layers from %s, want 8", len(g), block)
+	}
+	if cut, err = m.RunTo(ctx, x, block); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range slices.Sorted(maps.Keys(g)) {
+		checkDirection(t, m, l, g[l], 1e-3, ce)
+	}
+}
+
+// checkDirection compares the derivative of loss along a layer's gradient g, |g|², with
+// a central difference along g whose step moves the weights by rel of their norm, within
+// 5%.
+func checkDirection(t *testing.T, m *Model, layer string, g *tensor.Tensor, rel float64, loss func() float64) {
+	t.Helper()
+	w0, set := layerWeights(t, m, layer)
+	defer set(w0)
+	var wn, gn float64
+	for i, v := range w0 {
+		wn += float64(v) * float64(v)
+		gn += float64(g.Data[i]) * float64(g.Data[i])
+	}
+	eps := rel * math.Sqrt(wn/gn)
+	w := make([]float32, len(w0))
+	move := func(sign float64) float64 {
+		for i := range w {
+			w[i] = float32(float64(w0[i]) + sign*eps*float64(g.Data[i]))
+		}
+		set(w)
+		return loss()
+	}
+	num := (move(1) - move(-1)) / (2 * eps)
+	if math.Abs(num-gn) > 0.05*gn {
+		t.Errorf("%s: derivative along the gradient %.6g, central difference %.6g", layer, gn, num)
+	}
 }
 
 // crossEntropyOf is the mean cross-entropy of logits y [N,K] in float64.
