@@ -153,6 +153,8 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	data := fs.String("data", "", "folder of class subfolders, or a flat folder with classes.tsv")
 	classes := fs.String("classes", "", "classes.json (folder -> {\"index\": i}) or classes.tsv (file<TAB>index)")
 	batch := fs.Int("batch", 16, "images per forward pass")
+	mean := fs.String("mean", "", "override the per-channel mean of every model")
+	std := fs.String("std", "", "override the per-channel std of every model")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -172,6 +174,9 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 	for _, path := range models {
 		m, err := engine.Load(path)
 		if err != nil {
+			return err
+		}
+		if err := applyPreprocess(m, *mean, *std); err != nil {
 			return err
 		}
 		r, err := eval.Run(ctx, m, ds, imgs, eval.Options{Batch: *batch})
