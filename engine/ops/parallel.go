@@ -12,6 +12,8 @@ import (
 // to another goroutine costs more than it saves.
 const minParallelWork = 1 << 14
 
+const chunksPerThread = 4
+
 var (
 	threads   atomic.Int64
 	poolMu    sync.Mutex
@@ -89,12 +91,14 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	chunks := min(t, n)
+	// A few chunks per worker, so that a worker delayed by another process on its core
+	// holds up at most a small share of the work.
+	chunks := min(chunksPerThread*t, n)
 	size := (n + chunks - 1) / chunks
 	chunks = (n + size - 1) / size
 	j := &job{fn: fn, n: n, size: size, chunks: int64(chunks)}
 	j.wg.Add(chunks)
-	for range chunks - 1 {
+	for range min(chunks, t) - 1 {
 		select {
 		case poolQueue <- j:
 		default: // every worker is busy; the caller does the rest itself
