@@ -88,3 +88,26 @@ func TestConvBackwardFiniteDifferences(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkConvBackward computes dx, dw and db for the layers of BenchmarkConv: twice a
+// forward pass's multiply-adds.
+func BenchmarkConvBackward(b *testing.B) {
+	for _, tc := range convBenches {
+		g := max(tc.p.Group, 1)
+		x := randTensor(1, tc.n, tc.c, tc.h, tc.w)
+		w := randTensor(2, tc.o, tc.c/g, tc.kh, tc.kw)
+		oh, ow := tc.p.OutSize(tc.h, tc.w, tc.kh, tc.kw)
+		dy := randTensor(3, tc.n, tc.o, oh, ow)
+		dx, dw, db := tensor.New(x.Shape...), tensor.New(w.Shape...), tensor.New(tc.o)
+		flops := 4 * float64(len(dy.Data)*(tc.c/g)*tc.kh*tc.kw)
+		b.Run(tc.name, func(b *testing.B) {
+			ws := NewWorkspace()
+			ConvBackward(dx, dw, db, dy, x, w, tc.p, ws) // size the workspace
+			b.ReportAllocs()
+			for b.Loop() {
+				ConvBackward(dx, dw, db, dy, x, w, tc.p, ws)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
