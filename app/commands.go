@@ -278,3 +278,23 @@ func (c *RewriteLayer) Revert(s *Session) error {
 
 // Label names the step.
 func (c *RewriteLayer) Label() string { return "Rewrite " + c.Edit.Layer }
+
+// CommitPasteMove records a paste move made live with SetPasteOffset, from the offset it
+// had when the drag began, as one step.
+func (s *Session) CommitPasteMove(id int, fromX, fromY float64) error {
+	ex := s.Exemplar()
+	if ex == nil {
+		return fmt.Errorf("no exemplar")
+	}
+	after, _, ok := ex.Doc.Paste(id)
+	if !ok {
+		return fmt.Errorf("no paste %d", id)
+	}
+	if after.OffsetX == fromX && after.OffsetY == fromY {
+		return nil
+	}
+	before := after
+	before.OffsetX, before.OffsetY = fromX, fromY
+	s.record(&DocEdit{Exemplar: ex, Edit: &canvas.ModifyPaste{Before: before, After: after}})
+	return nil
+}

@@ -16,9 +16,9 @@ import (
 
 // Pred is one class with its probability.
 type Pred struct {
-	Index int
-	Label string
-	Prob  float32
+	Index int     `json:"index"`
+	Label string  `json:"label"`
+	Prob  float32 `json:"prob"`
 }
 
 // Which image and which model a prediction is for.

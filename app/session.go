@@ -320,3 +320,25 @@ func (s *Session) SetTexture(name string, img *image.NRGBA) {
 	s.Texture, s.TextureName = img, name
 	s.changed()
 }
+
+// LayerDesc describes an editable layer for the layer picker.
+type LayerDesc struct {
+	Name    string
+	Kernel  [2]int
+	In, Out []int // [C, H, W]
+}
+
+// EditableLayers describes the layers a rewrite can edit, in graph order.
+func (s *Session) EditableLayers() ([]LayerDesc, error) {
+	infos, err := s.Base.Layers()
+	if err != nil {
+		return nil, err
+	}
+	var out []LayerDesc
+	for _, l := range infos {
+		if l.Editable {
+			out = append(out, LayerDesc{Name: l.Name, Kernel: l.Kernel, In: l.InShape, Out: l.OutShape})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/rulebrush/rulebrush/engine/imageio"
+)
+
+// Status is a machine-readable summary of what the app shows, for end-to-end tests.
+type Status struct {
+	History   []string           `json:"history"`
+	Index     int                `json:"index"`
+	Layer     string             `json:"layer"`
+	Exemplars int                `json:"exemplars"`
+	Pastes    int                `json:"pastes"`
+	MaskPx    int                `json:"mask_pixels"`
+	Edits     int                `json:"edits"`
+	Top       map[string][]Pred  `json:"top,omitempty"`
+	PreviewMS float64            `json:"preview_ms,omitempty"`
+	Timings   map[string]float64 `json:"timings_ms,omitempty"`
+}
+
+// Status summarises the session and the latest preview r (may be nil).
+func (s *Session) Status(r *Result) Status {
+	st := Status{History: s.history.Labels(), Index: s.history.index, Layer: s.Layer,
+		Exemplars: len(s.Exemplars), Edits: len(s.Edits())}
+	if ex := s.Exemplar(); ex != nil {
+		st.Pastes = len(ex.Doc.Pastes())
+		for _, v := range ex.Mask().Pix {
+			if v >= 128 {
+				st.MaskPx++
+			}
+		}
+	}
+	if r != nil {
+		st.Top = map[string][]Pred{
+			"original_before": r.Top[0][0], "original_after": r.Top[0][1],
+			"modified_before": r.Top[1][0], "modified_after": r.Top[1][1],
+		}
+		st.PreviewMS = float64(r.Elapsed.Microseconds()) / 1000
+	}
+	return st
+}
+
+// WriteStatus writes st as JSON to path, atomically.
+func WriteStatus(path string, st Status) error {
+	return imageio.WriteFileAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	})
+}
