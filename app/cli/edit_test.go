@@ -3,7 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"image"
-	"math"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,13 +151,18 @@ func TestEditErrors(t *testing.T) {
 	empty := filepath.Join(f.dir, "empty.png")
 	writePNG(t, empty, image.NewGray(photo.Bounds()))
 	small := filepath.Join(f.dir, "small.png")
-	writePNG(t, small, fillNRGBA(10, 10, colorWhite))
+	writePNG(t, small, fillNRGBA(10, 10, color.NRGBA{255, 255, 255, 255}))
 	out := filepath.Join(f.dir, "out.onnx")
 	with := func(flag, value string) []string {
 		a := f.args(out)
 		i := slices.Index(a, flag)
 		a[i+1] = value
 		return a
+	}
+	without := func(flag string) []string {
+		a := f.args(out)
+		i := slices.Index(a, flag)
+		return slices.Delete(a, i, i+2)
 	}
 	for _, tc := range []struct {
 		name string
@@ -171,7 +176,7 @@ func TestEditErrors(t *testing.T) {
 		{"unknown layer", with("--layer", "nope"), []string{`"nope"`, "editable layers", "Conv_1"}},
 		{"missing texture", with("--texture", filepath.Join(f.dir, "no-such-texture.jpg")),
 			[]string{"no-such-texture.jpg", "not found"}},
-		{"no texture", slices.Delete(f.args(out), 11, 13), []string{"no texture"}},
+		{"no texture", without("--texture"), []string{"no texture"}},
 		{"unknown method", append(f.args(out), "--method", "magic"), []string{"magic"}},
 		{"mask count", append(f.args(out), "--exemplar", f.exemplar("minivan.jpg")), []string{"2 --exemplar but 1 --mask"}},
 	} {
@@ -204,6 +209,3 @@ func TestEditErrors(t *testing.T) {
 	}
 }
 
-var colorWhite = colorNRGBA(255)
-
-func init() { _ = math.Inf }
