@@ -77,7 +77,10 @@ func runEdit(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Check every request before any slow work, so bad input fails fast.
+	// Check every request and load its exemplars before any slow work, so bad input fails
+	// fast and nothing is written.
+	exs := make([][]rewrite.Exemplar, len(rc.Edits))
+	covs := make([][]string, len(rc.Edits))
 	for i, req := range rc.Edits {
 		if req.Method != "" && req.Method != "rewrite" {
 			return fmt.Errorf("edit %d: method %q is not available in this build (needs the graph backward pass); use rewrite", i+1, req.Method)
@@ -88,20 +91,18 @@ func runEdit(ctx context.Context, args []string, out io.Writer) error {
 		if req.CovData == "" {
 			return fmt.Errorf("edit %d: no cov_data folder for the key statistics", i+1)
 		}
+		if exs[i], err = req.LoadExemplars(); err != nil {
+			return fmt.Errorf("edit %d: %w", i+1, err)
+		}
+		if covs[i], err = rewrite.ImageFiles(req.CovData); err != nil {
+			return fmt.Errorf("edit %d: %w", i+1, err)
+		}
 	}
 	h := rewrite.NewHistory(m)
 	var results []editResult
 	for i, req := range rc.Edits {
-		ex, err := req.LoadExemplars()
-		if err != nil {
-			return fmt.Errorf("edit %d: %w", i+1, err)
-		}
-		files, err := rewrite.ImageFiles(req.CovData)
-		if err != nil {
-			return fmt.Errorf("edit %d: %w", i+1, err)
-		}
 		t0 := time.Now()
-		sts, computed, err := rewrite.ComputeStats(ctx, m, []string{req.Layer}, files, rewrite.StatsOptions{})
+		sts, computed, err := rewrite.ComputeStats(ctx, m, []string{req.Layer}, covs[i], rewrite.StatsOptions{})
 		if err != nil {
 			return fmt.Errorf("edit %d: %w", i+1, err)
 		}
@@ -109,20 +110,20 @@ func runEdit(ctx context.Context, args []string, out io.Writer) error {
 		if computed {
 			statsSec = time.Since(t0).Seconds()
 		}
-		e, err := rewrite.Rewrite(ctx, m, req.Layer, sts[req.Layer], ex, req.Options())
+		e, err := rewrite.Rewrite(ctx, m, req.Layer, sts[req.Layer], exs[i], req.Options())
 		if err != nil {
 			return fmt.Errorf("edit %d: %w", i+1, err)
 		}
 		r := req
 		e.Request = &r
 		if err := h.Push(e); err != nil {
-			return err
+			return fmt.Errorf("edit %d: %w", i+1, err)
 		}
 		results = append(results, editResult{Layer: e.Layer, LossBefore: e.LossBefore, LossAfter: e.LossAfter,
 			EigFloor: e.EigFloor, StatsSeconds: statsSec, SolveSeconds: e.SolveSeconds})
 	}
 	if err := os.MkdirAll(filepath.Dir(*outPath), 0o755); err != nil {
-		return err
+		return fmt.Errorf("output folder: %w", err)
 	}
 	if err := m.Save(*outPath); err != nil {
 		return err

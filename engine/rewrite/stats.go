@@ -38,7 +38,7 @@ type Stats struct {
 // StatsOptions tune ComputeStats.
 type StatsOptions struct {
 	Batch    int                   // images per forward run; 0 means 16
-	CacheDir string                // where C is cached; "" means os.UserCacheDir()/rulebrush/stats; "-" disables the cache
+	CacheDir string                // where C is cached; "" means $RULEBRUSH_STATS_CACHE, else os.UserCacheDir()/rulebrush/stats; "-" disables the cache
 	Progress func(done, total int) // called after each batch; may be nil
 }
 
@@ -268,6 +268,9 @@ func (s *Stats) check() error {
 
 func (o StatsOptions) cachePath(m *engine.Model, layer, dataHash string) string {
 	dir := o.CacheDir
+	if dir == "" {
+		dir = os.Getenv("RULEBRUSH_STATS_CACHE")
+	}
 	if dir == "-" {
 		return ""
 	}
