@@ -78,11 +78,10 @@ func NewPaintSurface() *PaintSurface {
 // SetImages shows view (the photo or the composite) under overlay (the tinted mask),
 // both the size of the exemplar. nil clears the surface.
 func (p *PaintSurface) SetImages(view, overlay *image.NRGBA) {
-	p.view.Image, p.overlay.Image = view, overlay
-	if view != nil {
-		p.bounds = view.Rect
-	} else {
-		p.bounds = image.Rectangle{}
+	// A typed nil inside image.Image would look like an image to Fyne.
+	p.view.Image, p.overlay.Image, p.bounds = nil, nil, image.Rectangle{}
+	if view != nil && overlay != nil {
+		p.view.Image, p.overlay.Image, p.bounds = view, overlay, view.Rect
 	}
 	p.poly = nil
 	p.Refresh()

@@ -1,0 +1,191 @@
+package ui
+
+import (
+	"bytes"
+	"image"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/rulebrush/rulebrush/app"
+	"github.com/rulebrush/rulebrush/canvas"
+)
+
+func TestViewToImage(t *testing.T) {
+	b := image.Rect(0, 0, 400, 200)
+	// A 400x200 image in a 200x200 widget: scale 0.5, centred vertically (50 px bands).
+	for _, tc := range []struct {
+		pos  fyne.Position
+		want canvas.Point
+		in   bool
+	}{
+		{fyne.NewPos(0, 50), canvas.Point{X: 0, Y: 0}, true},
+		{fyne.NewPos(100, 100), canvas.Point{X: 200, Y: 100}, true},
+		{fyne.NewPos(199, 149), canvas.Point{X: 398, Y: 198}, true},
+		{fyne.NewPos(100, 20), canvas.Point{X: 200, Y: -60}, false},
+	} {
+		got, s, in := viewToImage(tc.pos, fyne.NewSize(200, 200), b)
+		if got != tc.want || in != tc.in || s != 0.5 {
+			t.Errorf("viewToImage(%v) = %v, %g, %v; want %v, 0.5, %v", tc.pos, got, s, in, tc.want, tc.in)
+		}
+		if back := imageToView(got, fyne.NewSize(200, 200), b); back != tc.pos {
+			t.Errorf("imageToView(%v) = %v, want %v", got, back, tc.pos)
+		}
+	}
+	if _, _, in := viewToImage(fyne.NewPos(1, 1), fyne.NewSize(0, 0), b); in {
+		t.Error("a zero-size widget maps onto the image")
+	}
+}
+
+func dataDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("RULEBRUSH_DATA")
+	if dir == "" {
+		_, file, _, _ := runtime.Caller(0)
+		dir = filepath.Join(filepath.Dir(file), "..", "..", "shared", "data")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "models", "mobilenetv2", "model.onnx")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("test data missing at %s (set RULEBRUSH_DATA): %v", dir, err)
+		}
+		t.Skipf("test data missing at %s (set RULEBRUSH_DATA); skipped", dir)
+	}
+	return dir
+}
+
+// newTestWindow opens the main window on MobileNetV2 with the police-van exemplar and
+// the snow texture, in the headless test driver.
+func newTestWindow(t *testing.T) *MainWindow {
+	dir := dataDir(t)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	fa := test.NewTempApp(t)
+	edited, base, err := app.LoadModels(filepath.Join(dir, "models", "mobilenetv2", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := app.Options{CovData: filepath.Join(dir, "imagenet-samples"), StatsCache: filepath.Join(os.TempDir(), "rulebrush-test-stats")}
+	s, err := app.NewSession(edited, base, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadExemplar(filepath.Join(dir, "exemplars", "police_van.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadTexture(filepath.Join(dir, "textures", "snow.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMainWindow(fa, s, Options{SessionOptions: opt})
+	m.w.Resize(fyne.NewSize(1200, 800))
+	t.Cleanup(m.w.Close)
+	return m
+}
+
+// surfaceCentre is the middle of the paint surface in canvas coordinates.
+func surfaceCentre(m *MainWindow) fyne.Position {
+	d := fyne.CurrentApp().Driver()
+	pos := d.AbsolutePositionForObject(m.surface)
+	sz := m.surface.Size()
+	return pos.Add(fyne.NewPos(sz.Width/2, sz.Height/2))
+}
+
+func TestDragPaintsOneUndoableStroke(t *testing.T) {
+	m := newTestWindow(t)
+	s := m.Session()
+	before := bytes.Clone(s.Exemplar().Mask().Pix)
+	n := s.History().Len()
+	m.setTool(ToolBrush)
+	test.Drag(m.w.Canvas(), surfaceCentre(m), 60, 0)
+	if got := s.History().Len(); got != n+1 {
+		t.Fatalf("a drag added %d history steps, want 1", got-n)
+	}
+	after := bytes.Clone(s.Exemplar().Mask().Pix)
+	if bytes.Equal(before, after) {
+		t.Fatal("the drag painted nothing")
+	}
+	if m.history.index != s.History().Index() || len(m.history.labels) != s.History().Len() {
+		t.Error("the history panel does not show the stroke")
+	}
+	sc := m.w.Canvas().(fyne.Shortcutable)
+	sc.TypedShortcut(&fyne.ShortcutUndo{})
+	if !bytes.Equal(s.Exemplar().Mask().Pix, before) {
+		t.Fatal("Ctrl+Z did not restore the mask")
+	}
+	sc.TypedShortcut(&fyne.ShortcutRedo{})
+	if !bytes.Equal(s.Exemplar().Mask().Pix, after) {
+		t.Fatal("redo did not restore the stroke")
+	}
+	// Going back to the start in the history list undoes everything.
+	m.history.OnGoTo(0)
+	if s.History().Index() != 0 || len(s.Exemplars) != 0 {
+		t.Fatalf("going back to the start left %d steps done", s.History().Index())
+	}
+}
+
+func TestRewriteAddsOneStepAndChangesAfter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs key statistics over imagenet-samples")
+	}
+	m := newTestWindow(t)
+	s := m.Session()
+	if err := s.PasteTexture(); err != nil {
+		t.Fatal(err)
+	}
+	first := waitPreview(t, m, s.Exemplar().Version())
+	n := s.History().Len()
+	sc := m.w.Canvas().(fyne.Shortcutable)
+	sc.TypedShortcut(&desktopShortcut{fyne.KeyR})
+	waitFor(t, "the rewrite", func() bool { return s.History().Len() == n+1 })
+	if labels := s.History().Labels(); labels[len(labels)-1] != "Rewrite "+s.Layer {
+		t.Fatalf("last step is %q", labels[len(labels)-1])
+	}
+	var r *app.Result
+	waitFor(t, "the preview after the rewrite", func() bool {
+		r = m.last
+		return r != nil && r != first && r.Heat != nil
+	})
+	if equal(r.Probs[app.Modified][app.After], first.Probs[app.Modified][app.After]) {
+		t.Fatal("the after predictions did not change")
+	}
+}
+
+// waitPreview waits until the window shows a preview of the given composite version.
+func waitPreview(t *testing.T, m *MainWindow, version uint64) *app.Result {
+	var r *app.Result
+	waitFor(t, "a preview", func() bool {
+		r = m.last
+		return r != nil && r.Version == version
+	})
+	return r
+}
+
+// waitFor polls cond on the UI goroutine until it holds; background work reports
+// through fyne.Do.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 6000 {
+		var ok bool
+		fyne.DoAndWait(func() { ok = cond() })
+		if ok {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("gave up waiting for %s", what)
+}
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
