@@ -78,12 +78,16 @@ func ComputeStats(ctx context.Context, m *engine.Model, layers []string, files [
 	out := map[string]*Stats{}
 	var todo []string
 	var keep []string
+	paths := map[string]string{}
 	for _, l := range layers {
 		c, err := m.Conv(l)
 		if err != nil {
 			return nil, false, err
 		}
-		if s, err := loadStats(opt.cachePath(m, l, dataHash)); err == nil && s.I == c.W.Shape[1] {
+		if paths[l], err = opt.cachePath(m, l, dataHash); err != nil {
+			return nil, false, err
+		}
+		if s, err := loadStats(paths[l]); err == nil && s.I == c.W.Shape[1] {
 			out[l] = s
 			continue
 		}
@@ -159,7 +163,7 @@ func ComputeStats(ctx context.Context, m *engine.Model, layers []string, files [
 		if err := s.check(); err != nil {
 			return nil, false, err
 		}
-		if p := opt.cachePath(m, l, dataHash); p != "" {
+		if p := paths[l]; p != "" {
 			if err := s.save(p); err != nil {
 				return nil, false, err
 			}
@@ -266,18 +270,22 @@ func (s *Stats) check() error {
 	return nil
 }
 
-func (o StatsOptions) cachePath(m *engine.Model, layer, dataHash string) string {
+// cachePath names the cache file of layer's statistics over a data set. The key holds
+// the model file's hash and, when layers before this one were edited in this session,
+// a hash of their current weights: statistics of the pristine model are not reused
+// after an earlier layer changed, nor the other way round.
+func (o StatsOptions) cachePath(m *engine.Model, layer, dataHash string) (string, error) {
 	dir := o.CacheDir
 	if dir == "" {
 		dir = os.Getenv("RULEBRUSH_STATS_CACHE")
 	}
 	if dir == "-" {
-		return ""
+		return "", nil
 	}
 	if dir == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
-			return ""
+			return "", nil
 		}
 		dir = filepath.Join(base, "rulebrush", "stats")
 	}
@@ -286,7 +294,37 @@ func (o StatsOptions) cachePath(m *engine.Model, layer, dataHash string) string 
 	if len(h) > 16 {
 		h = h[:16]
 	}
-	return filepath.Join(dir, fmt.Sprintf("%s-%s-%s.bin", h, safe, dataHash))
+	edited, err := m.EditedBefore(layer)
+	if err != nil {
+		return "", err
+	}
+	if len(edited) > 0 {
+		h += "-w" + weightsHash(edited)
+	}
+	return filepath.Join(dir, fmt.Sprintf("%s-%s-%s.bin", h, safe, dataHash)), nil
+}
+
+// weightsHash identifies the current weights and biases of convs.
+func weightsHash(convs []*engine.Conv) string {
+	h := sha256.New()
+	buf := make([]byte, 0, 1<<16)
+	put := func(v []float32) {
+		for _, x := range v {
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+		}
+	}
+	for _, c := range convs {
+		fmt.Fprintf(h, "%s\x00%v\x00", c.Name, c.W.Shape)
+		put(c.W.Data)
+		put(c.B)
+		h.Write(buf)
+		buf = buf[:0]
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // hashFiles identifies a data set by its file names, sizes and modification times.
