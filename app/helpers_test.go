@@ -4,11 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/rulebrush/rulebrush/app"
-	"github.com/rulebrush/rulebrush/engine"
 )
 
 // dataDir returns the shared test data: $RULEBRUSH_DATA, else ../shared/data beside the
@@ -29,11 +27,21 @@ func dataDir(t testing.TB) string {
 	return dir
 }
 
-var (
-	modelsOnce   sync.Once
-	edited, base *engine.Model
-	modelsErr    error
-)
+// newSessionWithout opens a session on MobileNetV2 with no exemplar.
+func newSessionWithout(t testing.TB) *app.Session {
+	t.Helper()
+	dir := dataDir(t)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	edited, base, err := app.LoadModels(filepath.Join(dir, "models", "mobilenetv2", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := app.NewSession(edited, base, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 // newSession opens a session on MobileNetV2 with the police-van exemplar (mask loaded
 // from police_van_mask.png) and the snow texture. Settings go to a temporary folder.

@@ -73,15 +73,21 @@ type Previewer struct {
 }
 
 type previewCache struct {
-	cutKey   [2]uint64 // image version, layer hash
-	cutLayer string
-	cut      *engine.Cut
-	probs    map[[3]uint64][]float32 // (image key, model 0/1, weights) -> probs
+	cuts  map[cutKey]*engine.Cut
+	probs map[[3]uint64][]float32 // (image key, model 0/1, weights) -> probs
 }
+
+type cutKey struct {
+	image uint64
+	layer string
+}
+
+// maxCuts bounds the cut cache: the original and a few versions of the composite.
+const maxCuts = 4
 
 // NewPreviewer previews with the pristine and the edited model.
 func NewPreviewer(base, edited *engine.Model) *Previewer {
-	return &Previewer{base: base, edited: edited, cache: previewCache{probs: map[[3]uint64][]float32{}}}
+	return &Previewer{base: base, edited: edited, cache: previewCache{cuts: map[cutKey]*engine.Cut{}, probs: map[[3]uint64][]float32{}}}
 }
 
 // Request starts a preview and cancels the previous one. deliver is called on another
@@ -117,34 +123,31 @@ func (p *Previewer) Compute(ctx context.Context, req PreviewRequest) (*Result, e
 		k = 5
 	}
 	r := &Result{Version: req.Version, Layer: req.Layer}
-	var err error
-	// The original image: cached per image and weights.
-	for mi, m := range []*engine.Model{p.base, p.edited} {
-		w := uint64(0)
-		if mi == After {
-			w = req.Weights
-		}
-		if r.Probs[Original][mi], err = p.probs(ctx, m, [3]uint64{req.OriginalKey, uint64(mi), w}, req.Original); err != nil {
+	// Each image is split at the layer (cached per image version); the model before the
+	// edits and, unless an edit sits before the layer, the model after them run on from
+	// the same cut, so a change of weights re-runs only the rest of the network.
+	var cut *engine.Cut
+	for ii, img := range []struct {
+		key uint64
+		px  *image.NRGBA
+	}{{req.OriginalKey, req.Original}, {req.Version, req.Modified}} {
+		c, err := p.cutOf(ctx, img.key, img.px, req.Layer)
+		if err != nil {
 			return nil, err
 		}
-	}
-	// The modified image: split at the layer; both models share the cut unless an edit
-	// sits before it.
-	cut, err := p.cutOf(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	if r.Probs[Modified][Before], err = p.from(ctx, p.base, cut, [3]uint64{req.Version, 0, 0}); err != nil {
-		return nil, err
-	}
-	key := [3]uint64{req.Version, 1, req.Weights}
-	if req.EditsBeforeLayer {
-		r.Probs[Modified][After], err = p.probs(ctx, p.edited, key, req.Modified)
-	} else {
-		r.Probs[Modified][After], err = p.from(ctx, p.edited, cut, key)
-	}
-	if err != nil {
-		return nil, err
+		if r.Probs[ii][Before], err = p.from(ctx, p.base, c, [3]uint64{img.key, 0, 0}); err != nil {
+			return nil, err
+		}
+		key := [3]uint64{img.key, 1, req.Weights}
+		if req.EditsBeforeLayer {
+			r.Probs[ii][After], err = p.probs(ctx, p.edited, key, img.px)
+		} else {
+			r.Probs[ii][After], err = p.from(ctx, p.edited, c, key)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cut = c
 	}
 	for i := range 2 {
 		for j := range 2 {
@@ -162,23 +165,27 @@ func (p *Previewer) Compute(ctx context.Context, req PreviewRequest) (*Result, e
 	return r, nil
 }
 
-// cutOf returns the activations of the modified image before the layer, from the cache
-// when the image and layer are unchanged.
-func (p *Previewer) cutOf(ctx context.Context, req PreviewRequest) (*engine.Cut, error) {
+// cutOf returns the activations of an image before the layer, from the cache when the
+// image and layer are unchanged.
+func (p *Previewer) cutOf(ctx context.Context, key uint64, img *image.NRGBA, layer string) (*engine.Cut, error) {
+	ck := cutKey{key, layer}
 	p.mu.Lock()
-	c := p.cache
+	c := p.cache.cuts[ck]
 	p.mu.Unlock()
-	if c.cut != nil && c.cutKey[0] == req.Version && c.cutLayer == req.Layer {
-		return c.cut, nil
+	if c != nil {
+		return c, nil
 	}
-	cut, err := p.base.RunTo(ctx, p.base.Pre.Tensor(req.Modified), req.Layer)
+	c, err := p.base.RunTo(ctx, p.base.Pre.Tensor(img), layer)
 	if err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.cache.cut, p.cache.cutKey[0], p.cache.cutLayer = cut, req.Version, req.Layer
+	if len(p.cache.cuts) >= maxCuts {
+		clear(p.cache.cuts)
+	}
+	p.cache.cuts[ck] = c
 	p.mu.Unlock()
-	return cut, nil
+	return c, nil
 }
 
 // from finishes a run from a cut, cached by key.
