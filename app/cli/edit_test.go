@@ -179,6 +179,8 @@ func TestEditErrors(t *testing.T) {
 		{"no texture", without("--texture"), []string{"no texture"}},
 		{"unknown method", append(f.args(out), "--method", "magic"), []string{"magic"}},
 		{"mask count", append(f.args(out), "--exemplar", f.exemplar("minivan.jpg")), []string{"2 --exemplar but 1 --mask"}},
+		{"bad label", append(f.args(out), "--label", "van"), []string{`--label "van"`}},
+		{"label out of range", append(f.args(out), "--method", "finetune-local", "--label", "5000"), []string{"label 5000"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const keep = "an earlier model"
@@ -206,5 +208,31 @@ func TestEditErrors(t *testing.T) {
 				t.Errorf("a temporary output file was left in %s", f.dir)
 			}
 		})
+	}
+}
+
+func TestEditFinetuneLocal(t *testing.T) {
+	f := newEditFixture(t)
+	out := filepath.Join(f.dir, "ft.onnx")
+	a := f.args(out, "--method", "finetune-local", "--steps", "5", "--lr", "0.01", "--label", "734")
+	i := slices.Index(a, "--cov-data")
+	r := runEditJSON(t, slices.Delete(a, i, i+2)) // fine-tuning needs no key statistics
+	if !(r.LossAfter < r.LossBefore) || r.StatsSeconds != 0 {
+		t.Errorf("fine-tuning: %+v, want a lower cross-entropy and no statistics", r)
+	}
+	orig, err := engine.Load(f.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited, err := engine.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range orig.EditableNames() {
+		a, _ := orig.Conv(l)
+		b, _ := edited.Conv(l)
+		if changed := !slices.Equal(a.W.Data, b.W.Data); changed != (l == "Conv_1") {
+			t.Errorf("layer %s changed: %v", l, changed)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +11,18 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rulebrush/rulebrush/engine"
 	"github.com/rulebrush/rulebrush/engine/imageio"
 )
 
 // ExemplarFiles names an exemplar's files. Modified is optional: without it the texture
-// is pasted into the mask.
+// is pasted into the mask. Label is the exemplar's true class, used by the fine-tuning
+// baselines; without it the model's top-1 class on the original image is used.
 type ExemplarFiles struct {
 	Image    string `json:"image"`
 	Mask     string `json:"mask"`
 	Modified string `json:"modified,omitempty"`
+	Label    *int   `json:"label,omitempty"`
 }
 
 // Request is a serialisable edit request: what `rulebrush edit` and the app's recipes hold.
@@ -28,7 +32,7 @@ type Request struct {
 	Texture   string          `json:"texture,omitempty"`
 	CovData   string          `json:"cov_data"`
 	Rank      int             `json:"rank,omitempty"`
-	Method    string          `json:"method,omitempty"` // rewrite (default), finetune-local, finetune-global
+	Method    string          `json:"method,omitempty"` // MethodRewrite (default), MethodFinetuneLocal or MethodFinetuneGlobal
 	Loss      string          `json:"loss,omitempty"`
 	Solver    string          `json:"solver,omitempty"`
 	Steps     int             `json:"steps,omitempty"`
@@ -46,6 +50,35 @@ type Recipe struct {
 func (r *Request) Options() Options {
 	return Options{Rank: r.Rank, EigFloor: r.EigFloor,
 		SolveOptions: SolveOptions{Loss: r.Loss, Solver: r.Solver, Steps: r.Steps, LR: r.LR}}
+}
+
+// FinetuneOptions returns the fine-tuning options the request asks for.
+func (r *Request) FinetuneOptions() FinetuneOptions {
+	return FinetuneOptions{Global: r.Method == MethodFinetuneGlobal, Steps: r.Steps, LR: r.LR}
+}
+
+// CheckMethod reports an unknown method.
+func (r *Request) CheckMethod() error {
+	switch r.Method {
+	case "", MethodRewrite, MethodFinetuneLocal, MethodFinetuneGlobal:
+		return nil
+	}
+	return fmt.Errorf("unknown method %q (want %s, %s or %s)", r.Method, MethodRewrite, MethodFinetuneLocal, MethodFinetuneGlobal)
+}
+
+// Labels returns the exemplars' true classes: the request's labels where given, else the
+// model's top-1 class on the original image.
+func (r *Request) Labels(ctx context.Context, m *engine.Model, ex []Exemplar) ([]int, error) {
+	top, err := ExemplarLabels(ctx, m, ex)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range r.Exemplars {
+		if f.Label != nil {
+			top[i] = *f.Label
+		}
+	}
+	return top, nil
 }
 
 // LoadRecipe reads a recipe file: either {"edits": [...]} or a single request. Relative
