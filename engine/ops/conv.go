@@ -138,9 +138,16 @@ func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 	convGemm(y.Data, x.Data, w.Data, b, s, p.Act, ws)
 }
 
-// colBudget bounds the floats in one task's im2col tile and output tile, so that both
-// stay in the core's L2 cache between the GEMM and the epilogue.
-const colBudget = 128 << 10
+// Tile sizes of the GEMM convolution, in floats: the output tile (og×T) stays in the
+// core's L2 cache between the GEMM and the epilogue; the im2col tile (K×T) is bounded
+// to keep scratch small. Tiles are at least minTile columns wide because every GEMM
+// call repacks the whole filter matrix, which narrow tiles of large layers would
+// repeat too often.
+const (
+	outBudget = 128 << 10
+	colBudget = 512 << 10
+	minTile   = 256
+)
 
 // convGemm computes the convolution as GEMMs: per image and group, the filters [og, K]
 // times the unfolded input [K, P] (K = cg*kh*kw, P output pixels). For a 1×1 stride-1
@@ -154,7 +161,11 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 	hw, P := s.h*s.w, s.oh*s.ow
 	K := s.cg * s.kh * s.kw
 	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.pb == 0 && s.pr == 0
-	T := min(P, max(64, colBudget/max(K, s.og)))
+	T := outBudget / s.og
+	if !pointwise {
+		T = min(T, colBudget/K)
+	}
+	T = min(P, max(T, minTile))
 	tiles := (P + T - 1) / T
 	T = min(P, ((P+tiles-1)/tiles+3)&^3) // equal tiles, whole 4-column panels of the GEMM kernel
 	tiles = (P + T - 1) / T
