@@ -14,6 +14,8 @@ import (
 var convBenches = []convCase{
 	{name: "mobilenetv2-stem-3x3s2-3to32@224", n: 1, c: 3, h: 224, w: 224, o: 32, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}, Act: relu6}},
 	{name: "mobilenetv2-dw-3x3s1-144@56", n: 1, c: 144, h: 56, w: 56, o: 144, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Group: 144, Act: relu6}},
+	{name: "mobilenetv2-dw-3x3s1-384@14", n: 1, c: 384, h: 14, w: 14, o: 384, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Group: 384, Act: relu6}},
+	{name: "mobilenetv2-dw-3x3s2-96@112", n: 1, c: 96, h: 112, w: 112, o: 96, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}, Group: 96, Act: relu6}},
 	{name: "mobilenetv2-dw-3x3s2-576@14", n: 1, c: 576, h: 14, w: 14, o: 576, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{0, 0, 1, 1}, Group: 576, Act: relu6}},
 	{name: "mobilenetv2-expand-1x1-24to144@56", n: 1, c: 24, h: 56, w: 56, o: 144, kh: 1, kw: 1, p: ConvParams{Act: relu6}},
 	{name: "mobilenetv2-project-1x1-960to320@7", n: 1, c: 960, h: 7, w: 7, o: 320, kh: 1, kw: 1},

@@ -21,7 +21,7 @@ func depthwise3x3(y, x, w, b []float32, s convShape, act Activation, ws *Workspa
 		for plane := first; plane < last; plane++ {
 			n, o := plane/s.o, plane%s.o
 			if in := n*s.c + o/s.og; in != prev { // channel multipliers share an input plane
-				st.fill(planes, x[in*hw:(in+1)*hw], 0)
+				st.fill(planes, x[in*hw:(in+1)*hw], 0, prev >= 0)
 				prev = in
 			}
 			var bias float32

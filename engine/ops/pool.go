@@ -121,7 +121,7 @@ func maxPoolStencil(y, x []float32, s poolShape) {
 		src := srcA[:s.kh*s.kw]
 		st.taps(src, planes)
 		for i := first; i < last; i++ {
-			st.fill(planes, x[i*hw:(i+1)*hw], ninf)
+			st.fill(planes, x[i*hw:(i+1)*hw], ninf, i > first)
 			maxTaps(out, src, ptrs[:])
 			st.copyOut(y[i*ohw:(i+1)*ohw], out)
 		}

@@ -47,29 +47,47 @@ func (s *stencil) scratch() int {
 func (s *stencil) outN() int { return s.oh * s.rowW }
 
 // fill lays out plane x [h,w] in buf (of scratch() floats), with pad outside the image.
-func (s *stencil) fill(buf, x []float32, pad float32) {
+// With again set, buf already holds a plane filled with the same pad and only the
+// image values are rewritten: the padding is where it was.
+func (s *stencil) fill(buf, x []float32, pad float32, again bool) {
 	if s.stride == 1 {
 		p := buf[:s.planeN]
 		for r := range s.rows {
-			s.padRow(p[r*s.rowW:(r+1)*s.rowW], x, r-s.pt, pad)
+			dst := p[r*s.rowW : (r+1)*s.rowW]
+			if iy := r - s.pt; again && iy >= 0 && iy < s.h {
+				copy(dst[min(s.pl, len(dst)):], x[iy*s.w:(iy+1)*s.w])
+			} else if !again {
+				s.padRow(dst, x, iy, pad)
+			}
 		}
-		fill(p[s.rows*s.rowW:], pad)
+		if !again {
+			fill(p[s.rows*s.rowW:], pad)
+		}
 		return
 	}
 	q, row := buf[:4*s.planeN], buf[4*s.planeN:4*s.planeN+2*s.rowW]
 	for r := range 2 * s.rows {
 		base := (r%2)*2*s.planeN + (r/2)*s.rowW
 		even, odd := q[base:base+s.rowW], q[base+s.planeN:base+s.planeN+s.rowW]
-		if iy := r - s.pt; iy < 0 || iy >= s.h {
-			fill(even, pad)
-			fill(odd, pad)
+		iy := r - s.pt
+		switch {
+		case iy < 0 || iy >= s.h:
+			if !again {
+				fill(even, pad)
+				fill(odd, pad)
+			}
 			continue
+		case again: // the row buffer keeps its padding too
+			copy(row[min(s.pl, len(row)):], x[iy*s.w:(iy+1)*s.w])
+		default:
+			s.padRow(row, x, iy, pad)
 		}
-		s.padRow(row, x, r-s.pt, pad)
 		deinterleave(even, odd, row)
 	}
-	for i := range 4 {
-		fill(q[i*s.planeN+s.rows*s.rowW:(i+1)*s.planeN], pad)
+	if !again {
+		for i := range 4 {
+			fill(q[i*s.planeN+s.rows*s.rowW:(i+1)*s.planeN], pad)
+		}
 	}
 }
 
