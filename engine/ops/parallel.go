@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rulebrush/rulebrush/engine/internal/gemm"
 )
@@ -67,9 +68,25 @@ func (j *job) run() {
 	}
 }
 
+// spinFor is how long an idle worker keeps polling for the next job before it sleeps.
+// A network runs a kernel every few tens of microseconds; waking a sleeping goroutine
+// costs about as much as a small kernel, so workers stay awake between kernels.
+const spinFor = 100 * time.Microsecond
+
 func worker() {
-	for j := range poolQueue {
-		j.run()
+	for {
+		j := <-poolQueue
+		for j != nil {
+			j.run()
+			j = nil
+			for start := time.Now(); j == nil && time.Since(start) < spinFor; {
+				select {
+				case j = <-poolQueue:
+				default:
+					runtime.Gosched()
+				}
+			}
+		}
 	}
 }
 
