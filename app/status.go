@@ -19,6 +19,16 @@ type Status struct {
 	Top       map[string][]Pred  `json:"top,omitempty"`
 	PreviewMS float64            `json:"preview_ms,omitempty"`
 	Timings   map[string]float64 `json:"timings_ms,omitempty"`
+	// View places the exemplar on screen: window coordinates of its top-left corner and
+	// screen pixels per image pixel, so a test can point at image positions.
+	View *View `json:"view,omitempty"`
+	// Dialog is the title of a question the app is asking, if any.
+	Dialog string `json:"dialog,omitempty"`
+}
+
+// View is where the exemplar is drawn in the window.
+type View struct {
+	X, Y, Scale float64
 }
 
 // Status summarises the session and the latest preview r (may be nil).

@@ -183,11 +183,13 @@ func (p *PaintSurface) Tapped(e *fyne.PointEvent) {
 	}
 }
 
-// DoubleTapped closes the polygon.
-func (p *PaintSurface) DoubleTapped(*fyne.PointEvent) {
+// DoubleTapped closes the polygon; for the other tools it is a second tap.
+func (p *PaintSurface) DoubleTapped(e *fyne.PointEvent) {
 	if p.Tool == ToolPolygon {
 		p.closePolygon()
+		return
 	}
+	p.Tapped(e)
 }
 
 func (p *PaintSurface) closePolygon() {
@@ -199,9 +201,13 @@ func (p *PaintSurface) closePolygon() {
 	}
 }
 
-// ClearPolygon drops the polygon being drawn.
+// ClearPolygon drops the polygon being drawn (and the brush cursor, when the tool
+// changes).
 func (p *PaintSurface) ClearPolygon() {
 	p.poly = nil
+	if p.Tool != ToolBrush && p.Tool != ToolEraser {
+		p.cursor.Hide()
+	}
 	p.Refresh()
 }
 

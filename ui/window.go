@@ -76,6 +76,8 @@ type MainWindow struct {
 	previewPending bool
 	jobCancel      context.CancelFunc
 	timings        map[string]float64
+	dialogTitle    string
+	answer         func(bool) // answers the open question, if any
 	stopAutosave   chan struct{}
 }
 
@@ -570,6 +572,15 @@ func (m *MainWindow) installShortcuts() {
 	add(fyne.KeyS, ctrl, m.save)
 	add(fyne.KeyE, ctrl, m.exportModel)
 	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if m.answer != nil {
+			switch e.Name {
+			case fyne.KeyReturn, fyne.KeyEnter:
+				m.answer(true)
+			case fyne.KeyEscape:
+				m.answer(false)
+			}
+			return
+		}
 		if m.surface == nil {
 			return
 		}
@@ -601,6 +612,14 @@ func (m *MainWindow) writeStatus() {
 	}
 	st := m.s.Status(m.last)
 	st.Timings = m.timings
+	st.Dialog = m.dialogTitle
+	if ex := m.s.Exemplar(); ex != nil && m.surface != nil {
+		origin := fyne.CurrentApp().Driver().AbsolutePositionForObject(m.surface)
+		tl := imageToView(canvas.Point{}, m.surface.Size(), ex.Doc.Bounds())
+		_, sc, _ := viewToImage(tl, m.surface.Size(), ex.Doc.Bounds())
+		px := float64(m.w.Canvas().Scale())
+		st.View = &app.View{X: float64(origin.X+tl.X) * px, Y: float64(origin.Y+tl.Y) * px, Scale: sc * px}
+	}
 	if err := app.WriteStatus(m.opt.StatusFile, st); err != nil {
 		m.status.SetText(err.Error())
 	}
@@ -768,17 +787,38 @@ func (m *MainWindow) startAutosave() {
 	}()
 }
 
-// OfferAutosave asks whether to restore the session a previous run autosaved.
+// OfferAutosave asks whether to restore the session a previous run autosaved. Return
+// restores, Escape discards.
 func (m *MainWindow) OfferAutosave(path string) {
-	dialog.ShowConfirm("Restore session?",
-		"rulebrush stopped without saving your last session. Restore it from the autosave?",
-		func(ok bool) {
+	m.ask("Restore session?", "rulebrush stopped without saving your last session. Restore it from the autosave?",
+		"Restore", "Discard", func(ok bool) {
 			if ok {
 				m.openSession(path)
 				return
 			}
 			_ = app.RemoveAutosave()
-		}, m.w)
+		})
+}
+
+// ask shows a yes/no question that the keyboard can answer too (Return: yes, Escape: no).
+func (m *MainWindow) ask(title, text, yes, no string, then func(bool)) {
+	var d *dialog.CustomDialog
+	answer := func(ok bool) {
+		d.Hide()
+		m.answer, m.dialogTitle = nil, ""
+		m.writeStatus()
+		then(ok)
+	}
+	yesB := widget.NewButtonWithIcon(yes, theme.ConfirmIcon(), func() { answer(true) })
+	yesB.Importance = widget.HighImportance
+	noB := widget.NewButtonWithIcon(no, theme.CancelIcon(), func() { answer(false) })
+	msg := widget.NewLabel(text)
+	msg.Wrapping = fyne.TextWrapWord
+	d = dialog.NewCustomWithoutButtons(title, container.NewGridWrap(fyne.NewSize(420, 60), msg), m.w)
+	d.SetButtons([]fyne.CanvasObject{noB, yesB})
+	m.answer, m.dialogTitle = answer, title
+	d.Show()
+	m.writeStatus()
 }
 
 // fileFilter limits a file dialog to extensions.
