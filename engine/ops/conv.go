@@ -189,8 +189,9 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 					im2colTile(col[:K*(p1-p0)], xg, s, 0, K, p0, p1)
 					src, ldb = col, p1-p0
 				}
-				gemm.Sgemm(false, false, s.og, p1-p0, K, 1, w[g*s.og*K:], K, src, ldb, 0, yg[p0:], P)
-				epilogueRows(yg, b, g*s.og, 0, s.og, p0, p1, P, act)
+				fillBias(yg, b, g*s.og, 0, s.og, p0, p1, P)
+				gemm.Sgemm(false, false, s.og, p1-p0, K, 1, w[g*s.og*K:], K, src, ldb, 1, yg[p0:], P)
+				epilogueRows(yg, 0, s.og, p0, p1, P, act)
 			}
 		})
 		return
@@ -215,22 +216,35 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 			wg := w[g*s.og*K:]
 			parallelFor(blocks, minParallelWork, func(lo, hi int) {
 				m0, m1 := lo*mb, min(hi*mb, s.og)
-				gemm.Sgemm(false, false, m1-m0, P, K, 1, wg[m0*K:], K, src, P, 0, yg[m0*P:], P)
-				epilogueRows(yg, b, g*s.og, m0, m1, 0, P, P, act)
+				fillBias(yg, b, g*s.og, m0, m1, 0, P, P)
+				gemm.Sgemm(false, false, m1-m0, P, K, 1, wg[m0*K:], K, src, P, 1, yg[m0*P:], P)
+				epilogueRows(yg, m0, m1, 0, P, P, act)
 			})
 		}
 	}
 }
 
-// epilogueRows applies bias and activation to columns [p0, p1) of rows [m0, m1) of y
-// (row stride ld); row m has bias b[o0+m].
-func epilogueRows(y, b []float32, o0, m0, m1, p0, p1, ld int, act Activation) {
+// fillBias sets columns [p0, p1) of rows [m0, m1) of y (row stride ld) to the bias
+// b[o0+m] of their row, or 0, so that the GEMM can add its product onto them (beta 1).
+// That is the bias epilogue done in advance, and it replaces the pass in which OpenBLAS
+// would first scale the output by beta 0.
+func fillBias(y, b []float32, o0, m0, m1, p0, p1, ld int) {
 	for m := m0; m < m1; m++ {
 		var bias float32
 		if b != nil {
 			bias = b[o0+m]
 		}
-		act.applyBias(y[m*ld+p0:m*ld+p1], bias)
+		fill(y[m*ld+p0:m*ld+p1], bias)
+	}
+}
+
+// epilogueRows applies the activation to columns [p0, p1) of rows [m0, m1) of y.
+func epilogueRows(y []float32, m0, m1, p0, p1, ld int, act Activation) {
+	if act.Kind == ActNone {
+		return
+	}
+	for m := m0; m < m1; m++ {
+		act.applyBias(y[m*ld+p0:m*ld+p1], 0)
 	}
 }
 

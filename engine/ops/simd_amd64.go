@@ -49,3 +49,8 @@ func evensAVX(dst, src *float32, n int)
 //
 //go:noescape
 func maxTapsAVX(y *float32, src **float32, taps, n int)
+
+// fillAVX sets y[i] = v for i < n, n a multiple of 8.
+//
+//go:noescape
+func fillAVX(y *float32, n int, v float32)

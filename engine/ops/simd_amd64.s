@@ -212,3 +212,21 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func fillAVX(y *float32, n int, v float32)
+TEXT ·fillAVX(SB), NOSPLIT, $0-20
+	MOVQ y+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS v+16(FP), Y0
+	XORQ AX, AX
+
+loop:
+	CMPQ AX, CX
+	JGE  done
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP  loop
+
+done:
+	VZEROUPPER
+	RET

@@ -126,12 +126,18 @@ func (s *stencil) copyOut(y, grid []float32) {
 	}
 }
 
+// fill sets every element of s to v.
 func fill(s []float32, v float32) {
 	if v == 0 {
 		clear(s)
 		return
 	}
-	for i := range s {
+	i := 0
+	if n8 := len(s) &^ 7; hasAVX2FMA && n8 > 0 {
+		fillAVX(&s[0], n8, v)
+		i = n8
+	}
+	for ; i < len(s); i++ {
 		s[i] = v
 	}
 }
