@@ -82,8 +82,14 @@ func TestPoolMatchesReference(t *testing.T) {
 				}()
 				testutil.AssertClose(t, y.Data, wantMax.Data, 0, 0)
 			}
-			AveragePool(y, x, tc.p)
-			testutil.AssertClose(t, y.Data, wantAvg.Data, 1e-6, 1e-5)
+			for _, simd := range []bool{hasAVX2FMA, false} {
+				func() {
+					defer func(v bool) { hasAVX2FMA = v }(hasAVX2FMA)
+					hasAVX2FMA = simd
+					AveragePool(y, x, tc.p)
+				}()
+				testutil.AssertClose(t, y.Data, wantAvg.Data, 1e-6, 1e-5)
+			}
 		})
 	}
 }

@@ -128,6 +128,58 @@ func maxPoolStencil(y, x []float32, s poolShape) {
 	})
 }
 
+// avgPoolStencil sums each window over a zero-padded stencil (see stencil) and scales
+// by the window's divisor, which factors into a row part and a column part because the
+// counted region (the image, or the image and its padding) is a rectangle.
+func avgPoolStencil(y, x []float32, s poolShape, includePad bool) {
+	st := newStencil(s.h, s.w, s.pt, s.pl, s.kh, s.kw, s.dh, s.dw, s.sh, s.oh, s.ow)
+	hw, ohw, outN := s.h*s.w, s.oh*s.ow, st.outN()
+	lo0, hi0, lo1, hi1 := 0, s.h, 0, s.w // the counted region
+	if includePad {
+		lo0, hi0, lo1, hi1 = -s.pt, s.h+s.pb, -s.pl, s.w+s.pr
+	}
+	inv := poolScratch.get(s.oh + s.ow) // 1/taps counted per output row, then per column
+	defer poolScratch.put(inv)
+	for oy := range s.oh {
+		inv[oy] = 1 / float32(max(countTaps(oy*s.sh-s.pt, s.kh, s.dh, lo0, hi0), 1))
+	}
+	for ox := range s.ow {
+		inv[s.oh+ox] = 1 / float32(max(countTaps(ox*s.sw-s.pl, s.kw, s.dw, lo1, hi1), 1))
+	}
+	parallelFor(s.planes, ohw*s.kh*s.kw, func(first, last int) {
+		buf := poolScratch.get(st.scratch() + outN + 8)
+		defer poolScratch.put(buf)
+		planes, out := buf[:st.scratch()], buf[st.scratch():st.scratch()+outN]
+		var srcA [maxStencilTaps][]float32
+		var ptrs [maxStencilTaps]*float32
+		src := srcA[:s.kh*s.kw]
+		st.taps(src, planes)
+		cols := inv[s.oh:]
+		for i := first; i < last; i++ {
+			st.fill(planes, x[i*hw:(i+1)*hw], 0, i > first)
+			sumTaps(out, src, ptrs[:])
+			yp := y[i*ohw : (i+1)*ohw]
+			for oy := range s.oh {
+				r, row, g := inv[oy], yp[oy*s.ow:(oy+1)*s.ow], out[oy*st.rowW:]
+				for ox, c := range cols {
+					row[ox] = g[ox] * r * c
+				}
+			}
+		}
+	})
+}
+
+// countTaps counts the taps start, start+d, ..., start+(k-1)*d inside [lo, hi).
+func countTaps(start, k, d, lo, hi int) int {
+	n := 0
+	for i := range k {
+		if v := start + i*d; v >= lo && v < hi {
+			n++
+		}
+	}
+	return n
+}
+
 // poolScratch holds the pooling kernels' per-worker buffers.
 var poolScratch Workspace
 
@@ -137,6 +189,10 @@ var poolScratch Workspace
 func AveragePool(y, x *tensor.Tensor, p PoolParams) {
 	p = p.norm()
 	s := newPoolShape("AveragePool", y, x, p)
+	if (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps {
+		avgPoolStencil(y.Data, x.Data, s, p.CountIncludePad)
+		return
+	}
 	pool(y.Data, x.Data, s, func(yp, xp []float32) {
 		for oy := range s.oh {
 			for ox := range s.ow {

@@ -75,17 +75,10 @@ func deinterleave(even, odd, src []float32) {
 // maxTaps sets y[i] = max_t src[t][i]; like dw9, every src[t] must hold len(y)
 // rounded up to a multiple of 8 values. ptrs is scratch of len(src) pointers.
 func maxTaps(y []float32, src [][]float32, ptrs []*float32) {
+	if reduceTapsAVX(maxTapsAVX, y, src, ptrs) {
+		return
+	}
 	n := len(y)
-	if n == 0 {
-		return
-	}
-	if n8 := (n + 7) &^ 7; hasAVX2FMA && n8 == n {
-		for t := range src {
-			ptrs[t] = &src[t][:n8][0]
-		}
-		maxTapsAVX(&y[0], &ptrs[0], len(src), n8)
-		return
-	}
 	copy(y, src[0][:n])
 	for _, s := range src[1:] {
 		s = s[:n]
@@ -93,6 +86,35 @@ func maxTaps(y []float32, src [][]float32, ptrs []*float32) {
 			y[i] = max(y[i], v)
 		}
 	}
+}
+
+// sumTaps sets y[i] = Σ_t src[t][i], with the same requirements as maxTaps.
+func sumTaps(y []float32, src [][]float32, ptrs []*float32) {
+	if reduceTapsAVX(sumTapsAVX, y, src, ptrs) {
+		return
+	}
+	n := len(y)
+	copy(y, src[0][:n])
+	for _, s := range src[1:] {
+		s = s[:n]
+		for i, v := range s {
+			y[i] += v
+		}
+	}
+}
+
+// reduceTapsAVX runs a tap-reducing vector kernel when it can (the CPU has it and
+// len(y) is a multiple of 8) and reports whether it did.
+func reduceTapsAVX(kernel func(y *float32, src **float32, taps, n int), y []float32, src [][]float32, ptrs []*float32) bool {
+	n := len(y)
+	if !hasAVX2FMA || n == 0 || n%8 != 0 {
+		return false
+	}
+	for t := range src {
+		ptrs[t] = &src[t][:n][0]
+	}
+	kernel(&y[0], &ptrs[0], len(src), n)
+	return true
 }
 
 // evens sets dst[i] = src[2i] for i < len(dst); src needs 2*len(dst)-1 values.

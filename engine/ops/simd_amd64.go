@@ -54,3 +54,9 @@ func maxTapsAVX(y *float32, src **float32, taps, n int)
 //
 //go:noescape
 func fillAVX(y *float32, n int, v float32)
+
+// sumTapsAVX sets y[i] = Σ_t src[t][i] over taps >= 1 sources, for i < n, n a
+// multiple of 8.
+//
+//go:noescape
+func sumTapsAVX(y *float32, src **float32, taps, n int)

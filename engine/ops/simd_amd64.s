@@ -230,3 +230,35 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func sumTapsAVX(y *float32, src **float32, taps, n int)
+TEXT ·sumTapsAVX(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ taps+16(FP), BX
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+
+outer:
+	CMPQ AX, CX
+	JGE  done
+	MOVQ (SI), R8
+	VMOVUPS (R8)(AX*4), Y0
+	MOVQ $1, DX
+
+inner:
+	CMPQ DX, BX
+	JGE  store
+	MOVQ (SI)(DX*8), R8
+	VADDPS (R8)(AX*4), Y0, Y0
+	INCQ DX
+	JMP  inner
+
+store:
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP  outer
+
+done:
+	VZEROUPPER
+	RET

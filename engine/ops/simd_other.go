@@ -13,3 +13,5 @@ func evensAVX(dst, src *float32, n int) { panic("no AVX") }
 func maxTapsAVX(y *float32, src **float32, taps, n int) { panic("no AVX") }
 
 func fillAVX(y *float32, n int, v float32) { panic("no AVX") }
+
+func sumTapsAVX(y *float32, src **float32, taps, n int) { panic("no AVX") }
