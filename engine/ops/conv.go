@@ -114,10 +114,9 @@ func newConvShape(y, x, w *tensor.Tensor, b []float32, p ConvParams) convShape {
 // Conv computes y = act(conv(x, w) + b) with x [N,C,H,W], w [O,C/group,kh,kw], b of
 // length O or nil, and y [N,O,oh,ow]. ws may be nil.
 //
-// Depthwise convolutions (one input channel per group) run a direct kernel; 1×1
-// stride-1 unpadded convolutions are one GEMM per image and group on x itself; all
-// others unfold the input with im2col and multiply. Bias and activation are applied in
-// one pass over the output.
+// Depthwise convolutions (one input channel per group) run a direct kernel with bias and
+// activation fused in; 1×1 stride-1 unpadded convolutions multiply x itself; all others
+// unfold the input with im2col and multiply (see convGemm).
 func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 	p = p.norm()
 	s := newConvShape(y, x, w, b, p)
@@ -154,9 +153,10 @@ const (
 // unpadded convolution the input itself is that matrix; otherwise im2col builds it.
 //
 // The P columns are cut into tiles; each task unfolds its tile into per-worker
-// scratch, multiplies it with OpenBLAS on one thread and applies bias and activation
-// while the tile is still in cache. When there are fewer tasks than workers (small
-// images at batch 1), the rows of the product are split among the workers instead.
+// scratch, sets its output tile to the bias, lets OpenBLAS (on one thread) add the
+// product and applies the activation while the tile is still in cache. When there are
+// fewer tasks than workers (small images at batch 1), the rows of the product are split
+// among the workers instead.
 func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) {
 	hw, P := s.h*s.w, s.oh*s.ow
 	K := s.cg * s.kh * s.kw

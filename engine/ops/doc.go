@@ -8,8 +8,11 @@
 //   - For element-wise kernels y may alias x; elsewhere y must not overlap an input.
 //   - Shape mismatches are programming errors (the executor checks shapes when it loads
 //     a model), so kernels panic on them rather than return errors.
-//   - Work is split over Threads() goroutines with ParallelFor; matrix products go to
-//     package gemm, whose thread count SetThreads keeps in step.
+//   - Work is split over Threads() goroutines with ParallelFor, matrix products
+//     included: each worker calls package gemm on its own piece, single-threaded.
+//   - Hot loops that Go would not vectorise (depthwise convolution, pooling, epilogues,
+//     strided gathers) have AVX2/FMA assembly kernels on amd64, chosen at start-up,
+//     with plain Go fallbacks used elsewhere and tested alongside.
 //
 // Every kernel has a naive reference in ref_test.go, written straight from the ONNX
 // definition, and is tested against it.

@@ -13,6 +13,7 @@ import (
 // to another goroutine costs more than it saves.
 const minParallelWork = 1 << 14
 
+// chunksPerThread is how many pieces per worker ParallelFor cuts the range into.
 const chunksPerThread = 4
 
 var (
