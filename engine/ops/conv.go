@@ -127,8 +127,8 @@ func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 		ws = &Workspace{}
 	}
 	if s.cg == 1 && s.group == s.c {
-		if s.kh == 3 && s.kw == 3 && (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) {
-			depthwise3x3(y.Data, x.Data, w.Data, b, s, p.Act, ws)
+		if (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps {
+			depthwiseStencil(y.Data, x.Data, w.Data, b, s, p.Act, ws)
 			return
 		}
 		depthwise(y.Data, x.Data, w.Data, b, s, p.Act)

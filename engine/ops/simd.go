@@ -72,6 +72,33 @@ func deinterleave(even, odd, src []float32) {
 	}
 }
 
+// dwTaps sets y[i] = min(max(b + Σ_t w[t]*src[t][i], lo), hi) for i < len(y), a
+// multiple of 8 when the vector kernel is to run; every src[t] holds len(y) values.
+// ptrs is scratch of len(src) pointers.
+func dwTaps(y []float32, src [][]float32, w []float32, ptrs []*float32, b, lo, hi float32) {
+	n := len(y)
+	if n == 0 {
+		return
+	}
+	if hasAVX2FMA && n%8 == 0 {
+		for t := range src {
+			ptrs[t] = &src[t][:n][0]
+		}
+		dwTapsAVX(&y[0], &ptrs[0], &w[:len(src)][0], len(src), n, b, lo, hi)
+		return
+	}
+	fill(y, b)
+	for t, s := range src {
+		wt := w[t]
+		for i, v := range s[:n] {
+			y[i] += wt * v
+		}
+	}
+	for i, v := range y {
+		y[i] = min(max(v, lo), hi)
+	}
+}
+
 // maxTaps sets y[i] = max_t src[t][i]; like dw9, every src[t] must hold len(y)
 // rounded up to a multiple of 8 values. ptrs is scratch of len(src) pointers.
 func maxTaps(y []float32, src [][]float32, ptrs []*float32) {

@@ -60,3 +60,9 @@ func fillAVX(y *float32, n int, v float32)
 //
 //go:noescape
 func sumTapsAVX(y *float32, src **float32, taps, n int)
+
+// dwTapsAVX sets y[i] = min(max(b + Σ_t w[t]*src[t][i], lo), hi) over taps >= 1
+// sources, for i < n, n a multiple of 8: a depthwise filter of any size.
+//
+//go:noescape
+func dwTapsAVX(y *float32, src **float32, w *float32, taps, n int, b, lo, hi float32)

@@ -262,3 +262,55 @@ store:
 done:
 	VZEROUPPER
 	RET
+
+// func dwTapsAVX(y *float32, src **float32, w *float32, taps, n int, b, lo, hi float32)
+TEXT ·dwTapsAVX(SB), NOSPLIT, $0-52
+	MOVQ y+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ w+16(FP), R9
+	MOVQ taps+24(FP), BX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS b+40(FP), Y9
+	VBROADCASTSS lo+44(FP), Y10
+	VBROADCASTSS hi+48(FP), Y11
+	XORQ AX, AX
+
+outer:
+	CMPQ AX, CX
+	JGE  done
+	// Even taps into Y0, odd taps into Y2: two dependency chains.
+	VMOVAPS Y9, Y0
+	VXORPS  Y2, Y2, Y2
+	XORQ    DX, DX
+
+pair:
+	LEAQ 1(DX), R10
+	CMPQ R10, BX
+	JGE  single
+	MOVQ (SI)(DX*8), R8
+	VBROADCASTSS (R9)(DX*4), Y1
+	VFMADD231PS (R8)(AX*4), Y1, Y0
+	MOVQ (SI)(R10*8), R8
+	VBROADCASTSS (R9)(R10*4), Y3
+	VFMADD231PS (R8)(AX*4), Y3, Y2
+	ADDQ $2, DX
+	JMP  pair
+
+single:
+	CMPQ DX, BX
+	JGE  finish
+	MOVQ (SI)(DX*8), R8
+	VBROADCASTSS (R9)(DX*4), Y1
+	VFMADD231PS (R8)(AX*4), Y1, Y0
+
+finish:
+	VADDPS  Y2, Y0, Y0
+	VMAXPS  Y10, Y0, Y0
+	VMINPS  Y11, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP  outer
+
+done:
+	VZEROUPPER
+	RET

@@ -15,3 +15,7 @@ func maxTapsAVX(y *float32, src **float32, taps, n int) { panic("no AVX") }
 func fillAVX(y *float32, n int, v float32) { panic("no AVX") }
 
 func sumTapsAVX(y *float32, src **float32, taps, n int) { panic("no AVX") }
+
+func dwTapsAVX(y *float32, src **float32, w *float32, taps, n int, b, lo, hi float32) {
+	panic("no AVX")
+}
