@@ -1,11 +1,11 @@
 package rewrite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -228,43 +228,27 @@ func (pr *problem) solveL2() ([]float64, error) {
 }
 
 // solveL1 minimises the masked L1 loss channel by channel (the loss separates over output
-// channels): exact line searches along each coordinate of λ_o, then along the last sweep's
-// step, until a sweep gains nothing. With one parameter per channel (rank 1, 1×1 conv) a
-// single search is the global optimum.
+// channels). With several parameters per channel, IRLS steps (irlsChannel) come first;
+// then exact line searches along each coordinate of λ_o, along each sweep's total step
+// and along the gradient polish it, until a sweep gains nothing. With one parameter per
+// channel (rank 1, 1×1 conv) a single search is the global optimum.
 func (pr *problem) solveL1(ctx context.Context) ([]float64, error) {
 	lam := make([]float64, pr.o*pr.n)
 	ops.ParallelFor(pr.o, func(lo, hi int) {
 		ls := newLineSearch(pr.np)
+		var ir *irls
+		if pr.n > 1 {
+			ir = newIRLS(pr.n, pr.np)
+		}
 		for o := lo; o < hi; o++ {
 			if ctx.Err() != nil {
 				return
 			}
-			pr.solveChannel(o, lam[o*pr.n:(o+1)*pr.n], ls)
-		}
-	})
-	if err := ctx.Err(); err != nil || pr.n == 1 {
-		return lam, err
-	}
-	// With several parameters per channel, line searches can stall where many positions
-	// sit on kinks or flat pieces. Adam with momentum passes through them; polish its
-	// result with line searches again and keep, per channel, the better answer.
-	var rms float64
-	for _, v := range lam {
-		rms += v * v
-	}
-	rms = math.Sqrt(rms / float64(len(lam)))
-	alt, err := pr.solveAdamFrom(ctx, make([]float64, len(lam)), 2000, 0.01*max(rms, 1e-3), nil)
-	if err != nil {
-		return nil, err
-	}
-	ops.ParallelFor(pr.o, func(lo, hi int) {
-		ls := newLineSearch(pr.np)
-		for o := lo; o < hi; o++ {
-			a := alt[o*pr.n : (o+1)*pr.n]
-			pr.solveChannel(o, a, ls)
-			if pr.channelLoss(o, a) < pr.channelLoss(o, lam[o*pr.n:(o+1)*pr.n]) {
-				copy(lam[o*pr.n:(o+1)*pr.n], a)
+			l := lam[o*pr.n : (o+1)*pr.n]
+			if ir != nil {
+				pr.irlsChannel(o, l, ir, ls)
 			}
+			pr.solveChannel(o, l, ls)
 		}
 	})
 	return lam, ctx.Err()
@@ -276,6 +260,11 @@ func (pr *problem) solveChannel(o int, lam []float64, ls *lineSearch) {
 	np, n := pr.np, pr.n
 	z := ls.z[:np]
 	copy(z, pr.base[o*np:(o+1)*np])
+	for p := range np {
+		for c, l := range lam {
+			z[p] += pr.q[p*n+c] * l
+		}
+	}
 	r, v := pr.resid[o*np:(o+1)*np], pr.vals[o*np:(o+1)*np]
 	s := ls.s[:np]
 	prev := make([]float64, n)
@@ -406,7 +395,7 @@ func (ls *lineSearch) search(tl tail, z, s, r, v, w []float64) (float64, float64
 		return 0, f0
 	}
 	ev := ls.events
-	sort.Slice(ev, func(a, b int) bool { return ev[a].t < ev[b].t })
+	slices.SortFunc(ev, func(a, b event) int { return cmp.Compare(a.t, b.t) })
 	// Value at the first kink, then walk right accumulating slope.
 	t0 := ev[0].t
 	var f float64
