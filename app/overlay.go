@@ -6,7 +6,7 @@ import (
 )
 
 // MaskTint is the colour the concept mask is shown in over the photo.
-var MaskTint = color.NRGBA{R: 255, G: 64, B: 160, A: 110}
+var MaskTint = color.NRGBA{R: 255, G: 64, B: 160, A: 90}
 
 // TintMask writes the overlay that shows mask m in colour c into dst (same bounds as m),
 // for the pixels of r only: a painting tool calls it with the rectangle it touched, so

@@ -47,3 +47,24 @@ func TestWelcomeMarkup(t *testing.T) {
 	m.w.Resize(fyne.NewSize(800, 600))
 	test.AssertRendersToMarkup(t, "welcome.xml", m.w.Canvas())
 }
+
+func TestPredictionsPanelMarkup(t *testing.T) {
+	test.NewTempApp(t)
+	p := NewPredictionsPanel()
+	probs := func(v ...float32) []float32 { return v }
+	r := &app.Result{Probs: [2][2][]float32{
+		{probs(0.7, 0.2, 0.1), probs(0.6, 0.3, 0.1)},
+		{probs(0.5, 0.3, 0.2), probs(0.8, 0.1, 0.1)},
+	}}
+	names := []string{"police van", "minivan", "snowplow"}
+	for i := range 2 {
+		for j := range 2 {
+			for c, v := range r.Probs[i][j] {
+				r.Top[i][j] = append(r.Top[i][j], app.Pred{Index: c, Label: names[c], Prob: v})
+			}
+		}
+	}
+	p.Set(r)
+	p.Resize(fyne.NewSize(820, p.MinSize().Height))
+	test.AssertObjectRendersToMarkup(t, "predictions.xml", p)
+}

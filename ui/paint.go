@@ -87,6 +87,15 @@ func (p *PaintSurface) SetImages(view, overlay *image.NRGBA) {
 	p.Refresh()
 }
 
+// ShowMask shows or hides the mask overlay.
+func (p *PaintSurface) ShowMask(show bool) {
+	if show {
+		p.overlay.Show()
+	} else {
+		p.overlay.Hide()
+	}
+}
+
 // RefreshOverlay redraws the mask overlay only (after a stroke segment).
 func (p *PaintSurface) RefreshOverlay() { p.overlay.Refresh() }
 

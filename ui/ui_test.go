@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/rulebrush/rulebrush/app"
@@ -188,4 +189,34 @@ func equal(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+func TestBadFilesShowErrorsAndKeepSession(t *testing.T) {
+	m := newTestWindow(t)
+	s := m.Session()
+	n := s.History().Len()
+	dir := t.TempDir()
+	badModel := filepath.Join(dir, "bad.onnx")
+	badImage := filepath.Join(dir, "bad.jpg")
+	for _, f := range []string{badModel, badImage} {
+		if err := os.WriteFile(f, []byte("not what the name says"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.openModel(badModel)
+	waitFor(t, "the model to fail to load", func() bool { return m.jobCancel == nil })
+	if m.Session() != s {
+		t.Fatal("a bad model replaced the session")
+	}
+	if m.w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no error dialog for a bad model")
+	}
+	m.w.Canvas().Overlays().Remove(m.w.Canvas().Overlays().Top())
+	m.dropped(fyne.NewPos(10, 10), []fyne.URI{storage.NewFileURI(badImage)})
+	if m.w.Canvas().Overlays().Top() == nil {
+		t.Fatal("no error dialog for a bad image")
+	}
+	if s.History().Len() != n || len(s.Exemplars) != 1 {
+		t.Fatal("a bad image changed the session")
+	}
 }
