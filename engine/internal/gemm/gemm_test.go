@@ -90,19 +90,24 @@ func TestSgemmBetaZeroIgnoresNaN(t *testing.T) {
 	}
 }
 
+// BenchmarkSgemm runs real layer shapes, as (out channels) x (pixels) x (in channels *
+// kernel taps), with the thread count pinned and named.
 func BenchmarkSgemm(b *testing.B) {
 	b.Logf("backend %s", Backend())
-	// Shapes of real layers as (out channels) x (pixels) x (in channels * kernel).
+	defer SetThreads(1)
 	for _, s := range [][3]int{{64, 3136, 576}, {256, 196, 2304}, {256, 196, 1024}, {144, 3136, 24}, {512, 196, 4608}, {1000, 1, 2048}, {1024, 1024, 1024}} {
 		m, n, k := s[0], s[1], s[2]
-		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
-			r := testutil.Rand(1)
-			a, bb, c := testutil.RandSlice(r, m*k), testutil.RandSlice(r, k*n), make([]float32, m*n)
-			b.ReportAllocs()
-			for b.Loop() {
-				Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
-			}
-			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		r := testutil.Rand(1)
+		a, bb, c := testutil.RandSlice(r, m*k), testutil.RandSlice(r, k*n), make([]float32, m*n)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%dx%dx%d/t%d", m, n, k, threads), func(b *testing.B) {
+				SetThreads(threads)
+				b.ReportAllocs()
+				for b.Loop() {
+					Sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
