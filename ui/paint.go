@@ -152,10 +152,15 @@ func (p *PaintSurface) Dragged(e *fyne.DragEvent) {
 	if p.Tool == ToolPolygon || p.OnStroke == nil {
 		return
 	}
+	if !p.dragging {
+		// The drag began where the pointer was pressed, one delta back.
+		p.dragging = true
+		start := e.Position.Subtract(fyne.NewPos(e.Dragged.DX, e.Dragged.DY))
+		q0, _, _ := viewToImage(start, p.Size(), p.bounds)
+		p.OnStroke(q0, true)
+	}
 	q, _, _ := viewToImage(e.Position, p.Size(), p.bounds)
-	first := !p.dragging
-	p.dragging = true
-	p.OnStroke(q, first)
+	p.OnStroke(q, false)
 	p.moveCursor(e.Position)
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rulebrush/rulebrush/app"
 	"github.com/rulebrush/rulebrush/canvas"
+	"github.com/rulebrush/rulebrush/engine/imageio"
 )
 
 func TestViewToImage(t *testing.T) {
@@ -80,7 +82,7 @@ func newTestWindow(t *testing.T) *MainWindow {
 	if err := s.LoadTexture(filepath.Join(dir, "textures", "snow.jpg")); err != nil {
 		t.Fatal(err)
 	}
-	m := NewMainWindow(fa, s, Options{SessionOptions: opt})
+	m := NewMainWindow(fa, s, Options{SessionOptions: opt, OnUI: uiQueue.push})
 	m.w.Resize(fyne.NewSize(1200, 800))
 	t.Cleanup(m.w.Close)
 	return m
@@ -164,19 +166,28 @@ func waitPreview(t *testing.T, m *MainWindow, version uint64) *app.Result {
 	return r
 }
 
-// waitFor polls cond on the UI goroutine until it holds; background work reports
-// through fyne.Do.
+// queue holds the work background goroutines hand to the UI. The test driver runs
+// fyne.Do at once on the calling goroutine, so the tests run the queue themselves, on
+// the test goroutine, which then is the only one touching widgets.
+type queue struct{ ch chan func() }
+
+var uiQueue = queue{ch: make(chan func(), 1024)}
+
+func (q queue) push(f func()) { q.ch <- f }
+
+// waitFor runs queued UI work until cond holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for range 6000 {
-		var ok bool
-		fyne.DoAndWait(func() { ok = cond() })
-		if ok {
-			return
+	deadline := time.After(time.Minute)
+	for !cond() {
+		select {
+		case f := <-uiQueue.ch:
+			f()
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("gave up waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("gave up waiting for %s", what)
 }
 
 func equal(a, b []float32) bool {
@@ -218,5 +229,68 @@ func TestBadFilesShowErrorsAndKeepSession(t *testing.T) {
 	}
 	if s.History().Len() != n || len(s.Exemplars) != 1 {
 		t.Fatal("a bad image changed the session")
+	}
+}
+
+func TestCheckFolderAfterRewrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the model over snow-dev twice")
+	}
+	m := newTestWindow(t)
+	s := m.Session()
+	if err := s.PasteTexture(); err != nil {
+		t.Fatal(err)
+	}
+	m.rewrite()
+	waitFor(t, "the rewrite", func() bool { return len(s.Edits()) == 1 && m.jobCancel == nil })
+	m.CheckFolder(filepath.Join(dataDir(t), "snow-dev"))
+	var res fyne.Window
+	waitFor(t, "the check results", func() bool {
+		for _, w := range fyne.CurrentApp().Driver().AllWindows() {
+			if strings.HasPrefix(w.Title(), "Check: ") {
+				res = w
+			}
+		}
+		return res != nil
+	})
+	if shots := os.Getenv("RULEBRUSH_UI_SHOTS"); shots != "" {
+		res.Resize(fyne.NewSize(900, 700))
+		if err := imageio.SavePNG(filepath.Join(shots, "check.png"), res.Canvas().Capture()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res.Close()
+}
+
+func TestPolygonAndPasteMoveAreOneStepEach(t *testing.T) {
+	m := newTestWindow(t)
+	s := m.Session()
+	c := surfaceCentre(m)
+	m.setTool(ToolPolygon)
+	for _, d := range []fyne.Position{{X: -40, Y: -40}, {X: 40, Y: -40}, {X: 40, Y: 40}} {
+		test.TapCanvas(m.w.Canvas(), c.Add(d))
+	}
+	n := s.History().Len()
+	test.DoubleTap(m.surface)
+	if s.History().Len() != n+1 || !strings.HasPrefix(s.History().Labels()[n], "Polygon") {
+		t.Fatalf("closing a polygon gave history %v", s.History().Labels())
+	}
+	m.setTool(ToolPaste)
+	test.TapCanvas(m.w.Canvas(), c)
+	ps := s.Exemplar().Doc.Pastes()
+	if len(ps) != 1 {
+		t.Fatalf("a tap with the paste tool made %d pastes", len(ps))
+	}
+	n = s.History().Len()
+	test.Drag(m.w.Canvas(), c, 30, 10)
+	moved, _, _ := s.Exemplar().Doc.Paste(ps[0].ID)
+	if s.History().Len() != n+1 || moved.OffsetX == 0 {
+		t.Fatalf("dragging the paste: %d steps, offset %v", s.History().Len()-n, moved.OffsetX)
+	}
+	if err := s.Undo(); err != nil {
+		t.Fatal(err)
+	}
+	if back, _, _ := s.Exemplar().Doc.Paste(ps[0].ID); back.OffsetX != 0 || back.OffsetY != 0 {
+		t.Fatal("undo did not put the paste back")
 	}
 }

@@ -29,7 +29,6 @@ func (m *MainWindow) welcomeView() fyne.CanvasObject {
 	intro.Wrapping = fyne.TextWrapWord
 	help := widget.NewLabel(exportHelp)
 	help.Wrapping = fyne.TextWrapWord
-	help.Importance = widget.LowImportance
 	open := widget.NewButtonWithIcon("Open ONNX model…", theme.FolderOpenIcon(), func() {
 		m.openFile([]string{".onnx"}, m.openModel)
 	})
@@ -40,7 +39,8 @@ func (m *MainWindow) welcomeView() fyne.CanvasObject {
 			m.openModel(recent)
 		})))
 	}
-	items = append(items, widget.NewSeparator(), help)
+	items = append(items, widget.NewSeparator(),
+		widget.NewLabelWithStyle("No ONNX model yet?", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), help)
 	return container.NewCenter(container.NewGridWrap(fyne.NewSize(620, 420), container.NewVBox(items...)))
 }
 

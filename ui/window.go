@@ -37,6 +37,9 @@ type Options struct {
 	LoadModels app.ModelLoader
 	// SessionOptions configure sessions the window creates.
 	SessionOptions app.Options
+	// OnUI runs a function on the UI goroutine; fyne.Do when nil. Background work
+	// (previews, jobs, autosave) reports through it.
+	OnUI func(func())
 }
 
 // MainWindow is the app's window: the welcome view until a model is open, then the
@@ -92,6 +95,9 @@ func NewMainWindow(fa fyne.App, s *app.Session, opt Options) *MainWindow {
 	if opt.LoadModels == nil {
 		opt.LoadModels = app.LoadModels
 	}
+	if opt.OnUI == nil {
+		opt.OnUI = fyne.Do
+	}
 	m := &MainWindow{fa: fa, w: fa.NewWindow("rulebrush"), opt: opt, timings: map[string]float64{}}
 	m.w.Resize(fyne.NewSize(1440, 900))
 	m.w.SetOnDropped(m.dropped)
@@ -107,6 +113,9 @@ func NewMainWindow(fa fyne.App, s *app.Session, opt Options) *MainWindow {
 	})
 	return m
 }
+
+// onUI runs f on the UI goroutine.
+func (m *MainWindow) onUI(f func()) { m.opt.OnUI(f) }
 
 // Window returns the Fyne window.
 func (m *MainWindow) Window() fyne.Window { return m.w }
@@ -437,7 +446,7 @@ func (m *MainWindow) requestPreview(now bool) {
 		if !m.previewPending {
 			m.previewPending = true
 			time.AfterFunc(previewInterval-since, func() {
-				fyne.Do(func() {
+				m.onUI(func() {
 					m.previewPending = false
 					m.requestPreview(true)
 				})
@@ -453,7 +462,7 @@ func (m *MainWindow) requestPreview(now bool) {
 	}
 	s := m.s
 	m.pv.Request(req, func(r *app.Result, err error) {
-		fyne.Do(func() {
+		m.onUI(func() {
 			if m.s != s {
 				return
 			}
@@ -698,7 +707,7 @@ func (m *MainWindow) runJob(name string, work func(context.Context, app.Progress
 		m.status.SetText(name + "…")
 	}
 	progress := func(stage string, done, total int) {
-		fyne.Do(func() {
+		m.onUI(func() {
 			if m.progress == nil {
 				return
 			}
@@ -710,7 +719,7 @@ func (m *MainWindow) runJob(name string, work func(context.Context, app.Progress
 	}
 	go func() {
 		then, err := work(ctx, progress)
-		fyne.Do(func() {
+		m.onUI(func() {
 			cancel()
 			m.jobCancel = nil
 			if m.progress != nil {
@@ -773,14 +782,14 @@ func (m *MainWindow) startAutosave() {
 			case <-stop:
 				return
 			case <-t.C:
-				fyne.Do(func() {
+				m.onUI(func() {
 					if m.s == nil || !m.s.AutosaveDue() {
 						return
 					}
 					write := m.s.Autosave()
 					go func() {
 						if err := write(); err != nil {
-							fyne.Do(func() { m.status.SetText(err.Error()) })
+							m.onUI(func() { m.status.SetText(err.Error()) })
 						}
 					}()
 				})
