@@ -154,11 +154,10 @@ func TestFailedSaveKeepsPrevious(t *testing.T) {
 	if err := writeFileAtomic(filepath.Join(dir, "doc.rbdoc"), failing); err == nil {
 		t.Fatal("failing write reported success")
 	}
-	files, err := broken.files()
-	if err == nil {
+	if _, err := broken.files(); err == nil {
 		t.Fatal("broken document encoded")
 	}
-	files, _ = doc.files()
+	files, _ := doc.files()
 	files = append(files, file{"masks/\x00bad.png", []byte("x")})
 	if err := writeFolderAtomic(filepath.Join(dir, "folder"), files); err == nil {
 		t.Fatal("folder write with a bad member name reported success")
