@@ -43,6 +43,7 @@ type Workspace struct {
 	col  []float32 // im2col matrix
 	mu   sync.Mutex
 	free [][]float32 // per-worker buffers, returned after each parallel chunk
+	wino winoCache   // transformed filters of Winograd convolutions
 }
 
 // NewWorkspace returns an empty workspace.
@@ -116,7 +117,8 @@ func newConvShape(y, x, w *tensor.Tensor, b []float32, p ConvParams) convShape {
 //
 // Depthwise convolutions (one input channel per group) run a direct kernel with bias and
 // activation fused in; 1×1 stride-1 unpadded convolutions multiply x itself; all others
-// unfold the input with im2col and multiply (see convGemm).
+// unfold the input with im2col and multiply (see convGemm), except that wide 3×3
+// stride-1 convolutions use Winograd's algorithm (see convWinograd).
 func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 	p = p.norm()
 	s := newConvShape(y, x, w, b, p)
@@ -132,6 +134,10 @@ func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 			return
 		}
 		depthwise(y.Data, x.Data, w.Data, b, s, p.Act)
+		return
+	}
+	if v := winogradVariant(s); v != nil {
+		convWinograd(y.Data, x.Data, w.Data, b, s, p.Act, ws, v)
 		return
 	}
 	convGemm(y.Data, x.Data, w.Data, b, s, p.Act, ws)

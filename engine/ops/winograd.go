@@ -1,0 +1,424 @@
+package ops
+
+import (
+	"hash/crc32"
+	"unsafe"
+
+	"github.com/rulebrush/rulebrush/engine/internal/gemm"
+)
+
+// Winograd convolution F(m×m, 3×3) for 3×3 stride-1 undilated ungrouped convolutions.
+// The output is cut into m×m tiles, each computed from an a×a input tile (a = m+2) as
+//
+//	Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+// summed over the input channels. The element-wise products summed over channels are
+// a² independent GEMMs U_ξ [O×C] · V_ξ [C×tiles], which do (a/m)²/9 of the multiplies
+// of the direct convolution: 4/9 for F(2×2) and 1/4 for F(4×4). The transformed
+// filters U are computed once per weight tensor and kept in the Workspace.
+
+// winoVariant holds the transform matrices of F(m×m, 3×3), row-major.
+type winoVariant struct {
+	m, a int
+	bt   []float32 // Bᵀ, a×a
+	g    []float64 // G, a×3
+	at   []float32 // Aᵀ, m×a
+}
+
+var wino2 = &winoVariant{
+	m: 2, a: 4,
+	bt: []float32{
+		1, 0, -1, 0,
+		0, 1, 1, 0,
+		0, -1, 1, 0,
+		0, 1, 0, -1,
+	},
+	g: []float64{
+		1, 0, 0,
+		0.5, 0.5, 0.5,
+		0.5, -0.5, 0.5,
+		0, 0, 1,
+	},
+	at: []float32{
+		1, 1, 1, 0,
+		0, 1, -1, -1,
+	},
+}
+
+var wino4 = &winoVariant{
+	m: 4, a: 6,
+	bt: []float32{
+		4, 0, -5, 0, 1, 0,
+		0, -4, -4, 1, 1, 0,
+		0, 4, -4, -1, 1, 0,
+		0, -2, -1, 2, 1, 0,
+		0, 2, -1, -2, 1, 0,
+		0, 4, 0, -5, 0, 1,
+	},
+	g: []float64{
+		1.0 / 4, 0, 0,
+		-1.0 / 6, -1.0 / 6, -1.0 / 6,
+		-1.0 / 6, 1.0 / 6, -1.0 / 6,
+		1.0 / 24, 1.0 / 12, 1.0 / 6,
+		1.0 / 24, -1.0 / 12, 1.0 / 6,
+		0, 0, 1,
+	},
+	at: []float32{
+		1, 1, 1, 1, 1, 0,
+		0, 1, -1, 2, -2, 0,
+		0, 1, 1, 4, 4, 0,
+		0, 1, -1, 8, -8, 1,
+	},
+}
+
+// winogradVariant picks the Winograd variant for a convolution, or nil when the GEMM
+// convolution should run: the layer must be a 3×3 stride-1 undilated ungrouped
+// convolution, wide enough in channels for the transforms to be cheap next to the
+// GEMMs, and with enough tiles for the GEMMs to be efficient.
+func winogradVariant(s convShape) *winoVariant {
+	if s.kh != 3 || s.kw != 3 || s.sh != 1 || s.sw != 1 || s.dh != 1 || s.dw != 1 || s.group != 1 {
+		return nil
+	}
+	if s.c < 16 || s.o < 16 || s.oh*s.ow < 14*14 {
+		return nil
+	}
+	return wino2
+}
+
+// winoCache holds transformed filters keyed by the weights' storage. Weights can be
+// edited in place, so each entry remembers a checksum of the weights it came from.
+type winoCache map[winoKey]*winoFilters
+
+type winoKey struct {
+	w    *float32
+	n, m int
+}
+
+type winoFilters struct {
+	sum uint32
+	u   []float32 // [a²][O][C]
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// weightSum is a checksum of the weights; CRC-32C runs at memory speed on amd64.
+func weightSum(w []float32) uint32 {
+	return crc32.Checksum(unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4*len(w)), castagnoli)
+}
+
+// filters returns the transformed filters of w [O,C,3,3], transforming them again when
+// the weights have changed since the last call.
+func (ws *Workspace) winoFilters(w []float32, s convShape, v *winoVariant) []float32 {
+	if ws.wino == nil {
+		ws.wino = winoCache{}
+	}
+	key := winoKey{&w[0], len(w), v.m}
+	sum := weightSum(w)
+	f := ws.wino[key]
+	if f != nil && f.sum == sum {
+		return f.u
+	}
+	if f == nil {
+		f = &winoFilters{u: make([]float32, v.a*v.a*s.o*s.c)}
+		ws.wino[key] = f
+	}
+	f.sum = sum
+	winoFilterTransform(f.u, w, s.o, s.c, v)
+	return f.u
+}
+
+// winoFilterTransform sets u[ξ][o][c] = (G g Gᵀ)_ξ for every 3×3 filter g = w[o][c],
+// computed in float64.
+func winoFilterTransform(u, w []float32, o, c int, v *winoVariant) {
+	a, plane := v.a, o*c
+	parallelFor(o, c*a*a*12, func(lo, hi int) {
+		var gg [6 * 3]float64
+		for oc := lo * c; oc < hi*c; oc++ {
+			g := w[oc*9 : oc*9+9]
+			for k := range a { // gg = G g
+				for j := range 3 {
+					gg[k*3+j] = v.g[k*3]*float64(g[j]) + v.g[k*3+1]*float64(g[3+j]) + v.g[k*3+2]*float64(g[6+j])
+				}
+			}
+			for k := range a { // (G g) Gᵀ
+				for l := range a {
+					r := gg[k*3]*v.g[l*3] + gg[k*3+1]*v.g[l*3+1] + gg[k*3+2]*v.g[l*3+2]
+					u[(k*a+l)*plane+oc] = float32(r)
+				}
+			}
+		}
+	})
+}
+
+// winoBudget bounds, in floats, the transformed input of one block of tiles; blocks
+// are at least winoMinTiles tiles (or the whole image) because every GEMM call repacks
+// its filter matrix.
+const (
+	winoBudget   = 512 << 10
+	winoMinTiles = 256
+)
+
+// winoPlan is the tiling of one Winograd convolution.
+type winoPlan struct {
+	s              convShape
+	v              *winoVariant
+	tilesH, tilesW int
+	rows           int // tile rows per block
+	blocks         int // blocks per image
+	planeLen       int // floats per phase plane row: tiles plus the overlap plus vector slack
+}
+
+func newWinoPlan(s convShape, v *winoVariant) winoPlan {
+	p := winoPlan{s: s, v: v, tilesH: (s.oh + v.m - 1) / v.m, tilesW: (s.ow + v.m - 1) / v.m}
+	per := v.a * v.a * max(s.c, s.o)
+	tiles := max(winoBudget/per, winoMinTiles)
+	p.rows = min(p.tilesH, max(1, tiles/p.tilesW))
+	p.blocks = (p.tilesH + p.rows - 1) / p.rows
+	p.rows = (p.tilesH + p.blocks - 1) / p.blocks // equal blocks
+	p.planeLen = p.tilesW + (v.a-1)/v.m + 8
+	return p
+}
+
+// planesSize is the scratch of one channel's phase planes for a block.
+func (p *winoPlan) planesSize() int { return (p.v.m*p.rows + p.v.a - p.v.m) * p.v.m * p.planeLen }
+
+// convWinograd computes y = act(conv(x, w) + b) for a 3×3 stride-1 convolution.
+//
+// Per image, the tile rows are cut into blocks; a block's input transform V [a²][C][T]
+// (T tiles), the a² GEMMs into M [a²][O][T] and the output transform with the bias and
+// activation run back to back so that V and M stay in cache. Blocks are spread over
+// the workers; when there are fewer blocks than workers, each stage of a block is split
+// among them instead (channels, GEMMs and filters).
+func convWinograd(y, x, w, b []float32, s convShape, act Activation, ws *Workspace, v *winoVariant) {
+	u := ws.winoFilters(w, s, v)
+	p := newWinoPlan(s, v)
+	aa := v.a * v.a
+	maxT := p.rows*p.tilesW + winoSlack
+	tasks := s.n * p.blocks
+	if threads := Threads(); tasks >= threads {
+		parallelFor(tasks, 2*aa*s.c*s.o*maxT, func(lo, hi int) {
+			vb, mb, pl := ws.get(aa*s.c*maxT), ws.get(aa*s.o*maxT), ws.get(p.planesSize())
+			defer func() { ws.put(vb); ws.put(mb); ws.put(pl) }()
+			for task := lo; task < hi; task++ {
+				n, blk := task/p.blocks, task%p.blocks
+				ty0, ty1 := blk*p.rows, min(blk*p.rows+p.rows, p.tilesH)
+				for c := range s.c {
+					p.inputTransform(vb, pl, x[(n*s.c+c)*s.h*s.w:], c, ty0, ty1)
+				}
+				p.gemms(mb, u, vb, ty0, ty1, 0, aa*s.o)
+				for o := range s.o {
+					p.outputTransform(y[(n*s.o+o)*s.oh*s.ow:], mb, o, ty0, ty1, bias(b, o), act)
+				}
+			}
+		})
+		return
+	}
+	vb, mb := ws.get(aa*s.c*maxT), ws.get(aa*s.o*maxT)
+	defer func() { ws.put(vb); ws.put(mb) }()
+	// GEMMs are split into blocks of filters, a multiple of the kernel's 16 rows.
+	ob := min(s.o, 64)
+	oBlocks := (s.o + ob - 1) / ob
+	for n := range s.n {
+		for blk := range p.blocks {
+			ty0, ty1 := blk*p.rows, min(blk*p.rows+p.rows, p.tilesH)
+			T := (ty1 - ty0) * p.tilesW
+			parallelFor(s.c, aa*T*4, func(lo, hi int) {
+				pl := ws.get(p.planesSize())
+				defer ws.put(pl)
+				for c := lo; c < hi; c++ {
+					p.inputTransform(vb, pl, x[(n*s.c+c)*s.h*s.w:], c, ty0, ty1)
+				}
+			})
+			parallelFor(aa*oBlocks, 2*ob*s.c*T, func(lo, hi int) {
+				for t := lo; t < hi; t++ {
+					xi, o0 := t/oBlocks, t%oBlocks*ob
+					p.gemm(mb, u, vb, ty0, ty1, xi, o0, min(o0+ob, s.o))
+				}
+			})
+			parallelFor(s.o, aa*T*4, func(lo, hi int) {
+				for o := lo; o < hi; o++ {
+					p.outputTransform(y[(n*s.o+o)*s.oh*s.ow:], mb, o, ty0, ty1, bias(b, o), act)
+				}
+			})
+		}
+	}
+}
+
+func bias(b []float32, o int) float32 {
+	if b == nil {
+		return 0
+	}
+	return b[o]
+}
+
+// gemms runs the products for rows [r0, r1) of the stacked outputs [a²·O] of the block
+// of tile rows [ty0, ty1).
+func (p *winoPlan) gemms(m, u, v []float32, ty0, ty1, r0, r1 int) {
+	o := p.s.o
+	for xi := r0 / o; xi*o < r1; xi++ {
+		p.gemm(m, u, v, ty0, ty1, xi, max(r0-xi*o, 0), min(r1-xi*o, o))
+	}
+}
+
+// gemm sets rows [o0, o1) of M_ξ = U_ξ V_ξ.
+func (p *winoPlan) gemm(m, u, v []float32, ty0, ty1, xi, o0, o1 int) {
+	c, o := p.s.c, p.s.o
+	T, ld := p.tiles(ty0, ty1)
+	gemm.Sgemm(false, false, o1-o0, T, c, 1, u[(xi*o+o0)*c:], c, v[xi*c*ld:], ld, 0, m[(xi*o+o0)*ld:], ld)
+}
+
+// winoSlack is the padding after each row of V and M, so that the vector kernels can
+// run over whole vectors of 8 tiles.
+const winoSlack = 8
+
+// tiles returns the number of tiles in the block of tile rows [ty0, ty1) and the row
+// stride of its V and M.
+func (p *winoPlan) tiles(ty0, ty1 int) (T, ld int) {
+	T = (ty1 - ty0) * p.tilesW
+	return T, T + winoSlack
+}
+
+// inputTransform writes V[ξ][c][t] = (Bᵀ d B)_ξ for the tiles t of tile rows [ty0, ty1)
+// of input channel xc [h,w], using pl as scratch.
+//
+// The input rows of the block are first laid out, zero-padded, as m phase planes:
+// plane q of row r holds columns q, q+m, q+2m, … of the padded row, so column j of tile
+// tx is element tx + j/m of plane j%m. Every tile's values then sit at the same offset
+// from its index, and runs of tiles are plain vectors.
+func (p *winoPlan) inputTransform(vb, pl, xc []float32, c, ty0, ty1 int) {
+	s, v := &p.s, p.v
+	m, a, L := v.m, v.a, p.planeLen
+	rows := m*(ty1-ty0) + a - m
+	_, ld := p.tiles(ty0, ty1)
+	for r := range rows {
+		iy := m*ty0 - s.pt + r
+		planes := pl[r*m*L : (r+1)*m*L]
+		if iy < 0 || iy >= s.h {
+			clear(planes)
+			continue
+		}
+		src := xc[iy*s.w : (iy+1)*s.w]
+		if m == 2 {
+			// Column ix sits at padded position ix+pl: plane (ix+pl)%2, index (ix+pl)/2.
+			clear(planes)
+			q, e, o := s.pl%2, s.pl/2, (s.pl+1)/2
+			deinterleave(planes[q*L+e:q*L+e+(s.w+1)/2], planes[(1-q)*L+o:(1-q)*L+o+s.w/2], src)
+			continue
+		}
+		for k := range L {
+			for q := range m {
+				ix := m*k + q - s.pl
+				var val float32
+				if ix >= 0 && ix < s.w {
+					val = src[ix]
+				}
+				planes[q*L+k] = val
+			}
+		}
+	}
+	stride := s.c * ld
+	out := vb[c*ld:]
+	var d, t [36]float32
+	for ty := ty0; ty < ty1; ty++ {
+		base := (ty - ty0) * p.tilesW
+		rowPl := pl[m*(ty-ty0)*m*L:]
+		tx0 := 0
+		if m == 2 && hasAVX2FMA {
+			// Whole vectors: the last one spills into the next tile row or the slack.
+			winoIn2AVX(&rowPl[0], L, &out[base], stride, (p.tilesW+7)&^7)
+			tx0 = p.tilesW
+		}
+		for tx := tx0; tx < p.tilesW; tx++ {
+			for i := range a {
+				for j := range a {
+					d[i*a+j] = rowPl[(i*m+j%m)*L+tx+j/m]
+				}
+			}
+			for k := range a { // t = Bᵀ d
+				for j := range a {
+					var sum float32
+					for i := range a {
+						sum += v.bt[k*a+i] * d[i*a+j]
+					}
+					t[k*a+j] = sum
+				}
+			}
+			for k := range a { // t B
+				for l := range a {
+					var sum float32
+					for j := range a {
+						sum += t[k*a+j] * v.bt[l*a+j]
+					}
+					out[(k*a+l)*stride+base+tx] = sum
+				}
+			}
+		}
+	}
+}
+
+// outputTransform writes act(Aᵀ M A + bias) for filter o and tile rows [ty0, ty1) into
+// the output plane yo [oh,ow], dropping the parts of edge tiles outside the image.
+func (p *winoPlan) outputTransform(yo, mb []float32, o, ty0, ty1 int, bias float32, act Activation) {
+	s, v := &p.s, p.v
+	m, a := v.m, v.a
+	_, ld := p.tiles(ty0, ty1)
+	stride := s.o * ld
+	in := mb[o*ld:]
+	var mm [36]float32
+	var t [24]float32
+	for ty := ty0; ty < ty1; ty++ {
+		base := (ty - ty0) * p.tilesW
+		if m == 2 && hasAVX2FMA {
+			p.outputRow2(yo, in[base:], stride, ty)
+			continue
+		}
+		for tx := range p.tilesW {
+			for xi := range a * a {
+				mm[xi] = in[xi*stride+base+tx]
+			}
+			for i := range m { // t = Aᵀ M
+				for l := range a {
+					var sum float32
+					for k := range a {
+						sum += v.at[i*a+k] * mm[k*a+l]
+					}
+					t[i*a+l] = sum
+				}
+			}
+			for i := range min(m, s.oh-m*ty) { // t A
+				row := yo[(m*ty+i)*s.ow:]
+				for j := range min(m, s.ow-m*tx) {
+					var sum float32
+					for l := range a {
+						sum += t[i*a+l] * v.at[j*a+l]
+					}
+					row[m*tx+j] = sum
+				}
+			}
+		}
+	}
+	act.applyBias(yo[m*ty0*s.ow:min(m*ty1, s.oh)*s.ow], bias)
+}
+
+// outputRow2 is the vector output transform of F(2×2) for tile row ty, whose first
+// tile's values are at in[ξ*stride]. The vectors of 8 tiles that lie inside the image
+// are written in place, the last partial one through a buffer.
+func (p *winoPlan) outputRow2(yo, in []float32, stride, ty int) {
+	s := &p.s
+	y0 := yo[2*ty*s.ow : (2*ty+1)*s.ow]
+	y1 := y0
+	if 2*ty+1 < s.oh {
+		y1 = yo[(2*ty+1)*s.ow : (2*ty+2)*s.ow]
+	}
+	n8 := s.ow / 2 &^ 7
+	if n8 > 0 {
+		winoOut2AVX(&in[0], stride, &y0[0], &y1[0], n8)
+	}
+	if n8 == p.tilesW {
+		return
+	}
+	var buf [2][16]float32
+	winoOut2AVX(&in[n8], stride, &buf[0][0], &buf[1][0], 8)
+	copy(y1[2*n8:], buf[1][:]) // first, as y1 may be y0
+	copy(y0[2*n8:], buf[0][:])
+}
