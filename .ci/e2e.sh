@@ -13,13 +13,18 @@ OUT="${ARTIFACTS:-/tmp/rulebrush-e2e}"
 mkdir -p "$OUT"
 rm -f "$OUT"/rulebrush-e2e*.png "$OUT"/status*.json "$OUT"/app.log
 WORK=$(mktemp -d)
-DISPLAY_NUM="${E2E_DISPLAY:-:99}"
 STATUS="$WORK/status.json"
-APP_PID="" XVFB_PID=""
+APP_PID="" XVFB_PID="" DISPLAY_NUM=""
 
 cleanup() {
-	[ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null || true
-	[ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
+	if [ -n "$APP_PID" ]; then
+		kill "$APP_PID" 2>/dev/null || true
+		wait "$APP_PID" 2>/dev/null || true
+	fi
+	if [ -n "$XVFB_PID" ]; then
+		kill "$XVFB_PID" 2>/dev/null || true
+		wait "$XVFB_PID" 2>/dev/null || true
+	fi
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -46,10 +51,16 @@ wait_for() {
 
 go build -o "$WORK/rulebrush" .
 
-Xvfb "$DISPLAY_NUM" -screen 0 1600x1000x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself and reports its number on fd 3.
+Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
 XVFB_PID=$!
+for _ in $(seq 100); do
+	[ -s "$WORK/display" ] && break
+	sleep 0.1
+done
+[ -s "$WORK/display" ] || { cat "$WORK/xvfb.log" >&2; echo "e2e: FAIL: Xvfb did not start" >&2; exit 1; }
+DISPLAY_NUM=":$(tr -d '[:space:]' <"$WORK/display")"
 export DISPLAY="$DISPLAY_NUM"
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 export XDG_CONFIG_HOME="$WORK/config" RULEBRUSH_E2E_STATUS="$STATUS" LANG=en_US.UTF-8
 start_app() {

@@ -307,6 +307,8 @@ func (m *MainWindow) setTool(t Tool) {
 // sessionChanged refreshes everything that shows session state.
 func (m *MainWindow) sessionChanged() {
 	s := m.s
+	// Start the preview first, so the model runs while the panels redraw.
+	m.requestPreview(true)
 	m.history.Set(s.History().Labels(), s.History().Index())
 	m.strip.Set(s.Exemplars, s.Current)
 	for _, l := range m.layers {
@@ -323,7 +325,6 @@ func (m *MainWindow) sessionChanged() {
 	}
 	m.w.SetTitle(title)
 	m.showExemplar(false)
-	m.requestPreview(true)
 	m.writeStatus()
 }
 
