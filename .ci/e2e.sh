@@ -135,5 +135,26 @@ xdotool key Return
 wait_for 60 '.edits == 1 and .pastes == 1 and .exemplars == 1'
 kill "$APP_PID"
 wait "$APP_PID" 2>/dev/null || true
+
+# Painting speed on a 1024x1024 exemplar: one fast drag, ~100 pointer samples a second.
+convert "$DATA/exemplars/police_van.jpg" -resize '1024x1024!' "$WORK/big.png"
+export XDG_CONFIG_HOME="$WORK/config-big"
+rm -f "$STATUS"
+start_app --image "$WORK/big.png"
+wait_for 60 '.top.original_before | length == 5'
+xdotool key b
+# One xdotool run sends the whole drag, a sample every 10 ms.
+moves=()
+for ix in $(seq 40 10 980); do
+	read -r x y < <(at "$ix" 700)
+	moves+=(mousemove "$x" "$y" sleep 0.01)
+done
+read -r x0 y0 < <(at 40 700)
+xdotool mousemove "$x0" "$y0" mousedown 1 "${moves[@]}" mouseup 1
+wait_for 10 '.timings_ms.paint_image_pixels == 1048576 and .timings_ms.stroke_end_to_preview != null'
+echo "e2e: painting 1024x1024: $(jq -c '.timings_ms | {paint_samples, paint_samples_per_s, paint_sample_avg_ms, paint_sample_max_ms, stroke_end_to_preview}' "$STATUS")"
+cp "$STATUS" "$OUT/status-paint1024.json"
+kill "$APP_PID"
+wait "$APP_PID" 2>/dev/null || true
 APP_PID=""
 echo "e2e: ok; screenshots in $OUT"

@@ -79,6 +79,7 @@ type MainWindow struct {
 	previewPending bool
 	jobCancel      context.CancelFunc
 	timings        map[string]float64
+	paint          paintStats
 	dialogTitle    string
 	answer         func(bool) // answers the open question, if any
 	stopAutosave   chan struct{}
@@ -372,6 +373,10 @@ func (m *MainWindow) onStroke(p canvas.Point, first bool) {
 	if m.stroke == nil {
 		return
 	}
+	start := time.Now()
+	if first {
+		m.paint = paintStats{start: start}
+	}
 	r := m.stroke.Add(p)
 	if r.Empty() {
 		return
@@ -382,6 +387,35 @@ func (m *MainWindow) onStroke(p canvas.Point, first bool) {
 		m.surface.RefreshView()
 	}
 	m.requestPreview(false)
+	m.paint.add(time.Since(start))
+}
+
+// paintStats measures the handling of one drag's pointer samples on the UI goroutine.
+type paintStats struct {
+	start    time.Time
+	n        int
+	sum, max time.Duration
+}
+
+func (p *paintStats) add(d time.Duration) {
+	p.n++
+	p.sum += d
+	p.max = max(p.max, d)
+}
+
+// report adds the drag's figures to timings (milliseconds; events per second).
+func (p *paintStats) report(timings map[string]float64, w, h int) {
+	if p.n == 0 {
+		return
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	timings["paint_image_pixels"] = float64(w * h)
+	timings["paint_samples"] = float64(p.n)
+	timings["paint_sample_avg_ms"] = ms(p.sum / time.Duration(p.n))
+	timings["paint_sample_max_ms"] = ms(p.max)
+	if d := time.Since(p.start); d > 0 {
+		timings["paint_samples_per_s"] = float64(p.n) / d.Seconds()
+	}
 }
 
 func (m *MainWindow) onStrokeEnd() {
@@ -397,6 +431,8 @@ func (m *MainWindow) onStrokeEnd() {
 	st := m.stroke
 	m.stroke = nil
 	m.strokeEnd = time.Now()
+	b := st.Exemplar().Doc.Bounds()
+	m.paint.report(m.timings, b.Dx(), b.Dy())
 	if !st.End() {
 		m.requestPreview(true)
 	}
