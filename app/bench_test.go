@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"testing"
 
+	"github.com/disintegration/imaging"
+
 	"github.com/rulebrush/rulebrush/app"
 	"github.com/rulebrush/rulebrush/canvas"
 )
@@ -42,26 +44,53 @@ func BenchmarkPreviewFromLayer(b *testing.B) {
 
 // BenchmarkStrokeEndToPreview is the work between the end of a stroke and new
 // predictions: snapshot the composite, run the modified image through the model before
-// the edits (to the layer, then from it) and the model after them (from the same cut).
+// the edits (to the layer, then from it) and the model after them (from the same cut),
+// on the police-van exemplar (500x375) and on it scaled to 1024x1024.
 func BenchmarkStrokeEndToPreview(b *testing.B) {
-	s := pastedSession(b)
-	pv := app.NewPreviewer(s.Base, s.Model)
-	ctx := context.Background()
-	x := 20.0
-	b.ReportAllocs()
-	for b.Loop() {
-		st, err := s.BeginStroke(canvas.Brush{Size: 12, Hardness: 1})
-		if err != nil {
-			b.Fatal(err)
+	for _, size := range []int{0, 1024} {
+		name := "500x375"
+		if size > 0 {
+			name = "1024x1024"
 		}
-		st.Add(canvas.Point{X: x, Y: 340})
-		st.Add(canvas.Point{X: x + 5, Y: 340})
-		st.End()
-		x = 20 + float64(int(x+7)%440)
-		req, _ := s.PreviewRequest()
-		if _, err := pv.Compute(ctx, req); err != nil {
-			b.Fatal(err)
-		}
+		b.Run(name, func(b *testing.B) {
+			s := pastedSession(b)
+			if size > 0 {
+				big := imaging.Resize(s.Exemplar().Doc.Image(), size, size, imaging.Linear)
+				ex, err := app.NewExemplar("big", big)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Do(&app.AddExemplar{Exemplar: ex, Index: len(s.Exemplars)}); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.PasteTexture(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			w := s.Exemplar().Doc.Bounds().Dx()
+			pv := app.NewPreviewer(s.Base, s.Model)
+			ctx := context.Background()
+			req, _ := s.PreviewRequest()
+			if _, err := pv.Compute(ctx, req); err != nil { // the original image's runs are cached from here on
+				b.Fatal(err)
+			}
+			x := 20.0
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := s.BeginStroke(canvas.Brush{Size: 12, Hardness: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.Add(canvas.Point{X: x, Y: 300})
+				st.Add(canvas.Point{X: x + 5, Y: 300})
+				st.End()
+				x = 20 + float64(int(x+7)%(w-40))
+				req, _ := s.PreviewRequest()
+				if _, err := pv.Compute(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

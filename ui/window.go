@@ -80,6 +80,7 @@ type MainWindow struct {
 	jobCancel      context.CancelFunc
 	timings        map[string]float64
 	paint          paintStats
+	overlayLive    bool // the overlay already shows the stroke being committed
 	dialogTitle    string
 	answer         func(bool) // answers the open question, if any
 	stopAutosave   chan struct{}
@@ -339,6 +340,11 @@ func (m *MainWindow) showExemplar(full bool) {
 		m.preds.Set(nil)
 		return
 	}
+	if m.overlayLive && ex == m.shownEx && !full {
+		// A stroke just ended: the overlay and the view already show it.
+		m.showHeat()
+		return
+	}
 	if ex != m.shownEx || m.overlay == nil || m.overlay.Rect != ex.Doc.Bounds() {
 		m.overlay = image.NewNRGBA(ex.Doc.Bounds())
 		m.shownEx = ex
@@ -433,7 +439,10 @@ func (m *MainWindow) onStrokeEnd() {
 	m.strokeEnd = time.Now()
 	b := st.Exemplar().Doc.Bounds()
 	m.paint.report(m.timings, b.Dx(), b.Dy())
-	if !st.End() {
+	m.overlayLive = true // read by sessionChanged, which End calls when it records
+	recorded := st.End()
+	m.overlayLive = false
+	if !recorded {
 		m.requestPreview(true)
 	}
 }
