@@ -58,7 +58,7 @@ func cholSolve(g, x []float64, n int) bool {
 
 const (
 	irlsIters  = 40 // per round
-	irlsRounds = 3
+	irlsRounds = 2
 )
 
 // irlsChannel lowers the L1 loss of channel o from lam by iteratively reweighted least
