@@ -46,6 +46,7 @@ type PaintSurface struct {
 
 	view, overlay, heat *fynecanvas.Image
 	cursor              *fynecanvas.Circle
+	hint                *fynecanvas.Text
 	poly                []canvas.Point
 	polyDots            []fyne.CanvasObject
 	bounds              image.Rectangle
@@ -71,6 +72,8 @@ func NewPaintSurface() *PaintSurface {
 	p.heat.Hide()
 	p.cursor = &fynecanvas.Circle{StrokeColor: color.NRGBA{255, 255, 255, 220}, StrokeWidth: 1.5}
 	p.cursor.Hide()
+	p.hint = fynecanvas.NewText("Add an exemplar photo (Ctrl+O), or drop one here", theme.Color(theme.ColorNameDisabled))
+	p.hint.Alignment = fyne.TextAlignCenter
 	p.ExtendBaseWidget(p)
 	return p
 }
@@ -267,6 +270,8 @@ type paintRenderer struct {
 func (r *paintRenderer) Layout(size fyne.Size) {
 	p := r.p
 	r.bg.Resize(size)
+	r.p.hint.Move(fyne.NewPos(0, size.Height/2-10))
+	r.p.hint.Resize(fyne.NewSize(size.Width, 20))
 	for _, o := range []fyne.CanvasObject{p.view, p.overlay} {
 		o.Move(fyne.NewPos(0, 0))
 		o.Resize(size)
@@ -284,6 +289,7 @@ func (r *paintRenderer) MinSize() fyne.Size { return r.p.MinSize() }
 func (r *paintRenderer) Refresh() {
 	p := r.p
 	r.bg.FillColor = theme.Color(theme.ColorNameInputBackground)
+	p.hint.Hidden = !p.bounds.Empty()
 	p.polyDots = p.polyDots[:0]
 	if !p.bounds.Empty() {
 		size := p.Size()
@@ -309,7 +315,7 @@ func (r *paintRenderer) Refresh() {
 
 func (r *paintRenderer) Objects() []fyne.CanvasObject {
 	p := r.p
-	objs := []fyne.CanvasObject{r.bg, p.view, p.heat, p.overlay}
+	objs := []fyne.CanvasObject{r.bg, p.hint, p.view, p.heat, p.overlay}
 	objs = append(objs, p.polyDots...)
 	return append(objs, p.cursor)
 }
