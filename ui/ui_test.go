@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
@@ -292,5 +293,40 @@ func TestPolygonAndPasteMoveAreOneStepEach(t *testing.T) {
 	}
 	if back, _, _ := s.Exemplar().Doc.Paste(ps[0].ID); back.OffsetX != 0 || back.OffsetY != 0 {
 		t.Fatal("undo did not put the paste back")
+	}
+}
+
+func TestShortcutsAndExemplarStrip(t *testing.T) {
+	m := newTestWindow(t)
+	s := m.Session()
+	sc := m.w.Canvas().(fyne.Shortcutable)
+	m.strip.OnRemove(0)
+	if len(s.Exemplars) != 0 {
+		t.Fatal("removing the exemplar left it in the session")
+	}
+	sc.TypedShortcut(&fyne.ShortcutUndo{}) // what the driver makes of Ctrl+Z
+	if len(s.Exemplars) != 1 {
+		t.Fatal("Ctrl+Z did not bring the exemplar back")
+	}
+	sc.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift})
+	if len(s.Exemplars) != 0 {
+		t.Fatal("Ctrl+Shift+Z did not redo the removal")
+	}
+	m.history.OnGoTo(1)
+	if len(s.Exemplars) != 1 || m.surface.bounds != s.Exemplar().Doc.Bounds() {
+		t.Fatal("going back in the history did not show the exemplar again")
+	}
+	for _, k := range []struct {
+		key  fyne.KeyName
+		tool Tool
+	}{{fyne.KeyP, ToolPolygon}, {fyne.KeyT, ToolPaste}, {fyne.KeyE, ToolEraser}, {fyne.KeyB, ToolBrush}} {
+		m.w.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k.key})
+		if m.surface.Tool != k.tool {
+			t.Errorf("key %s chose tool %d, want %d", k.key, m.surface.Tool, k.tool)
+		}
+	}
+	m.surface.Zoom = 1
+	if got, want := m.surface.MinSize(), fyne.NewSize(500, 375); got != want {
+		t.Errorf("at 100%% the surface wants %v, want %v", got, want)
 	}
 }
