@@ -330,3 +330,35 @@ func TestShortcutsAndExemplarStrip(t *testing.T) {
 		t.Errorf("at 100%% the surface wants %v, want %v", got, want)
 	}
 }
+
+func TestRewriteCanBeCancelledWhileComputingStatistics(t *testing.T) {
+	m := newTestWindow(t)
+	s := m.Session()
+	// A fresh statistics cache: the rewrite has to go over imagenet-samples first.
+	m.opt.SessionOptions.StatsCache = t.TempDir()
+	s2, err := app.NewSession(s.Model, s.Base, m.opt.SessionOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.LoadExemplar(filepath.Join(dataDir(t), "exemplars", "police_van.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	s2.SetTexture(s.TextureName, s.Texture)
+	m.setSession(s2)
+	if err := s2.PasteTexture(); err != nil {
+		t.Fatal(err)
+	}
+	n := s2.History().Len()
+	m.rewrite()
+	if m.jobCancel == nil || m.progress.Hidden {
+		t.Fatal("no progress bar and cancel button while the statistics are computed")
+	}
+	m.cancel.OnTapped()
+	waitFor(t, "the job to stop", func() bool { return m.jobCancel == nil })
+	if s2.History().Len() != n {
+		t.Fatal("a cancelled rewrite changed the history")
+	}
+	if !strings.HasSuffix(m.status.Text, "cancelled") {
+		t.Errorf("status after cancelling: %q", m.status.Text)
+	}
+}
