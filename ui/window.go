@@ -8,6 +8,7 @@ import (
 	"image/draw"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,7 @@ type MainWindow struct {
 	overlayLive    bool // the overlay already shows the stroke being committed
 	dialogTitle    string
 	answer         func(bool) // answers the open question, if any
+	lastDir        string     // where the last file was saved
 	stopAutosave   chan struct{}
 }
 
@@ -905,24 +907,54 @@ func (m *MainWindow) openFile(filter []string, then func(path string)) {
 	d.Show()
 }
 
+// saveFile asks where to save. It does not use Fyne's save dialog, which creates (and
+// truncates) the chosen file before the app writes it: our writers replace files
+// atomically, so a failed save must leave the earlier file as it was.
 func (m *MainWindow) saveFile(name string, filter []string, then func(path string)) {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			m.fail(err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		// Our writers write atomically themselves: drop the empty file the dialog made
-		// only if nothing was there before.
-		w.Close()
-		then(w.URI().Path())
-	}, m.w)
-	d.SetFileName(name)
-	d.SetFilter(fileFilter(filter...))
-	d.Resize(fyne.NewSize(900, 600))
-	d.Show()
+	dir := m.lastDir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	entry := widget.NewEntry()
+	entry.SetText(filepath.Join(dir, name))
+	browse := widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), func() {
+		d := dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
+			if err != nil {
+				m.fail(err)
+				return
+			}
+			if u != nil {
+				entry.SetText(filepath.Join(u.Path(), filepath.Base(entry.Text)))
+			}
+		}, m.w)
+		d.Resize(fyne.NewSize(900, 600))
+		d.Show()
+	})
+	form := dialog.NewForm("Save as", "Save", "Cancel",
+		[]*widget.FormItem{widget.NewFormItem("File", container.NewBorder(nil, nil, nil, browse, entry))},
+		func(ok bool) {
+			if !ok || strings.TrimSpace(entry.Text) == "" {
+				return
+			}
+			p := strings.TrimSpace(entry.Text)
+			if len(filter) > 0 && !slices.Contains(filter, strings.ToLower(filepath.Ext(p))) {
+				p += filter[0]
+			}
+			m.lastDir = filepath.Dir(p)
+			if _, err := os.Stat(p); err == nil {
+				m.ask("Replace "+filepath.Base(p)+"?", p+" exists. Replace it?", "Replace", "Cancel", func(yes bool) {
+					if yes {
+						then(p)
+					}
+				})
+				return
+			}
+			then(p)
+		}, m.w)
+	entry.OnSubmitted = func(string) { form.Submit() }
+	form.Resize(fyne.NewSize(720, 160))
+	form.Show()
+	m.w.Canvas().Focus(entry)
 }
 
 func (m *MainWindow) openImage() {
@@ -962,9 +994,6 @@ func (m *MainWindow) saveAs() {
 		return
 	}
 	m.saveFile("session"+app.SessionExt, []string{app.SessionExt}, func(p string) {
-		if !strings.HasSuffix(p, app.SessionExt) {
-			p += app.SessionExt
-		}
 		m.do(m.s.Save(p))
 		m.sessionChanged()
 	})
