@@ -215,7 +215,7 @@ func TestBadFilesShowErrorsAndKeepSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m.openModel(badModel)
+	m.loadModel(badModel)
 	waitFor(t, "the model to fail to load", func() bool { return m.jobCancel == nil })
 	if m.Session() != s {
 		t.Fatal("a bad model replaced the session")
@@ -360,5 +360,18 @@ func TestRewriteCanBeCancelledWhileComputingStatistics(t *testing.T) {
 	}
 	if !strings.HasSuffix(m.status.Text, "cancelled") {
 		t.Errorf("status after cancelling: %q", m.status.Text)
+	}
+}
+
+func TestOpeningAnotherModelAsksAboutUnsavedChanges(t *testing.T) {
+	m := newTestWindow(t)
+	s := m.Session()
+	m.openModel(filepath.Join(dataDir(t), "models", "mobilenetv2", "model.onnx"))
+	if m.answer == nil || m.jobCancel != nil {
+		t.Fatal("opening a model over unsaved changes did not ask first")
+	}
+	m.answer(false)
+	if m.Session() != s || m.jobCancel != nil {
+		t.Fatal("declining still opened the model")
 	}
 }

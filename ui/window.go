@@ -711,6 +711,24 @@ func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) {
 // openModel loads a model off the UI goroutine and starts a new session on it; a bad
 // file leaves the current session as it is.
 func (m *MainWindow) openModel(path string) {
+	m.unlessUnsaved(func() { m.loadModel(path) })
+}
+
+// unlessUnsaved runs then, after asking first when the session has unsaved changes.
+func (m *MainWindow) unlessUnsaved(then func()) {
+	if m.s == nil || !m.s.Dirty() {
+		then()
+		return
+	}
+	m.ask("Discard unsaved changes?", "The current session has changes that are not saved. Open the other file anyway?",
+		"Open", "Cancel", func(ok bool) {
+			if ok {
+				then()
+			}
+		})
+}
+
+func (m *MainWindow) loadModel(path string) {
 	m.runJob("Loading "+filepath.Base(path), func(ctx context.Context, _ app.Progress) (func(), error) {
 		edited, base, err := m.opt.LoadModels(path)
 		if err != nil {
@@ -730,6 +748,10 @@ func (m *MainWindow) openModel(path string) {
 
 // openSession reads a session file off the UI goroutine.
 func (m *MainWindow) openSession(path string) {
+	m.unlessUnsaved(func() { m.loadSession(path) })
+}
+
+func (m *MainWindow) loadSession(path string) {
 	m.runJob("Opening "+filepath.Base(path), func(ctx context.Context, _ app.Progress) (func(), error) {
 		s, err := app.OpenSession(path, m.opt.LoadModels, m.opt.SessionOptions)
 		if err != nil {
@@ -852,7 +874,7 @@ func (m *MainWindow) OfferAutosave(path string) {
 	m.ask("Restore session?", "rulebrush stopped without saving your last session. Restore it from the autosave?",
 		"Restore", "Discard", func(ok bool) {
 			if ok {
-				m.openSession(path)
+				m.loadSession(path)
 				return
 			}
 			_ = app.RemoveAutosave()
