@@ -276,8 +276,8 @@ func (pr *problem) solveChannel(o int, lam []float64, ls *lineSearch) {
 			for p := range np {
 				s[p] = pr.q[p*n+c]
 			}
-			t, ft := ls.search(pr.tl, z, s, r, v, pr.wt)
-			f = ft
+			// The sweep's loss is measured after the pattern move below.
+			t, _ := ls.search(pr.tl, z, s, r, v, pr.wt)
 			if t != 0 {
 				lam[c] += t
 				for p := range np {
