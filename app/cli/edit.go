@@ -27,7 +27,7 @@ type editResult struct {
 	EigFloor     float64 `json:"eig_floor"`
 	StatsSeconds float64 `json:"stats_seconds"`
 	SolveSeconds float64 `json:"solve_seconds"`
-	Seconds      float64 `json:"seconds"`
+	Seconds      float64 `json:"seconds"` // this edit's wall time; at the top level, the whole command's
 }
 
 func runEdit(ctx context.Context, args []string, out io.Writer) error {
@@ -121,15 +121,16 @@ func runEdit(ctx context.Context, args []string, out io.Writer) error {
 	h := rewrite.NewHistory(m)
 	var results []editResult
 	for i, req := range rc.Edits {
+		t0 := time.Now()
 		if !isRewrite(req) {
 			r, err := finetune(ctx, m, req, exs[i])
 			if err != nil {
 				return fmt.Errorf("edit %d: %w", i+1, err)
 			}
+			r.Seconds = time.Since(t0).Seconds()
 			results = append(results, r)
 			continue
 		}
-		t0 := time.Now()
 		sts, computed, err := rewrite.ComputeStats(ctx, m, []string{req.Layer}, covs[i], rewrite.StatsOptions{})
 		if err != nil {
 			return fmt.Errorf("edit %d: %w", i+1, err)
@@ -148,7 +149,7 @@ func runEdit(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("edit %d: %w", i+1, err)
 		}
 		results = append(results, editResult{Layer: e.Layer, Method: rewrite.MethodRewrite, LossBefore: e.LossBefore, LossAfter: e.LossAfter,
-			EigFloor: e.EigFloor, StatsSeconds: statsSec, SolveSeconds: e.SolveSeconds})
+			EigFloor: e.EigFloor, StatsSeconds: statsSec, SolveSeconds: e.SolveSeconds, Seconds: time.Since(t0).Seconds()})
 	}
 	if err := os.MkdirAll(filepath.Dir(*outPath), 0o755); err != nil {
 		return fmt.Errorf("output folder: %w", err)

@@ -63,6 +63,9 @@ type editJSON struct {
 	SolveSeconds float64 `json:"solve_seconds"`
 	Seconds      float64 `json:"seconds"`
 	Out          string  `json:"out"`
+	Edits        []struct {
+		Seconds float64 `json:"seconds"`
+	} `json:"edits"`
 }
 
 func runEditJSON(t *testing.T, args []string) editJSON {
@@ -80,7 +83,8 @@ func TestEditWritesLayerOnly(t *testing.T) {
 	f := newEditFixture(t)
 	out := filepath.Join(f.dir, "edited", "model.onnx")
 	first := runEditJSON(t, f.args(out))
-	if first.Layer != "Conv_1" || first.Out != out || first.StatsSeconds <= 0 {
+	if first.Layer != "Conv_1" || first.Out != out || first.StatsSeconds <= 0 || len(first.Edits) != 1 ||
+		first.Edits[0].Seconds <= 0 || first.Edits[0].Seconds > first.Seconds {
 		t.Errorf("first edit: %+v (want layer Conv_1, out %s, statistics computed)", first, out)
 	}
 	if !(first.LossAfter < first.LossBefore) || first.LossAfter < 0 {
