@@ -322,9 +322,9 @@ func TestBeyondPaper(t *testing.T) {
 		}
 	}
 	// scales runs one edit and scores it at each scale.
-	scales := func(name, layer string, ex []Exemplar, opt ManyOptions, scales ...float64) {
+	scales := func(name, layer string, ex []Exemplar, opt ManyOptions, factors ...float64) {
 		var e *Edit
-		for _, sc := range scales {
+		for _, sc := range factors {
 			n := fmt.Sprintf("%s x%g", name, sc)
 			if !want(n) {
 				continue
@@ -409,6 +409,13 @@ func TestBeyondPaper(t *testing.T) {
 				return nil
 			})
 		}
+	}
+	// L2 has a closed form only where the block's tail is linear (project convs).
+	for _, l := range []string{"expanded_conv_13/project", "expanded_conv_16/project"} {
+		l2 := ManyOptions{Options: Options{SolveOptions: SolveOptions{Loss: LossL2}}}
+		scales("l2 paper "+l, l, paper, l2, 1, 1.5)
+		scales("l2 grow 20>35 "+l, l, b.exemplarsMask(jpg, morph(20, 35)), l2, 1, 1.5)
+		scales("l1 grow 20>35 "+l, l, b.exemplarsMask(jpg, morph(20, 35)), ManyOptions{}, 1, 1.5)
 	}
 	// Jackknife: leave one exemplar out, paper masks against grown ones.
 	for k := range 4 {
