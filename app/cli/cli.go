@@ -86,8 +86,8 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
 // newFlags returns a flag set that reports errors instead of exiting, with the --json flag
-// every subcommand shares. Usage text goes to stderr, never to out.
-func newFlags(name string, out io.Writer) (*flag.FlagSet, *bool) {
+// every subcommand shares. Usage text goes to stderr, never to stdout.
+func newFlags(name string) (*flag.FlagSet, *bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(diag)
 	return fs, fs.Bool("json", false, "print one JSON document on stdout")

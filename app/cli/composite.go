@@ -20,7 +20,7 @@ func init() {
 const builtinPrefix = "builtin:"
 
 func runComposite(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("composite", out)
+	fs, asJSON := newFlags("composite")
 	imagePath := fs.String("image", "", "photo to edit (JPEG, PNG, GIF, BMP, TIFF or WebP)")
 	maskPath := fs.String("mask", "", "8-bit greyscale PNG mask the size of the image, 255 = region to fill")
 	texPath := fs.String("texture", "", "texture image, or "+builtinPrefix+"NAME for a generated one ("+builtinNames()+")")

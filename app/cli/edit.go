@@ -31,7 +31,7 @@ type editResult struct {
 }
 
 func runEdit(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("edit", out)
+	fs, asJSON := newFlags("edit")
 	model := fs.String("model", "", "model `M.onnx`")
 	recipe := fs.String("recipe", "", "edit request file (JSON); replaces the request flags")
 	layer := fs.String("layer", "", "conv node to edit")

@@ -57,7 +57,7 @@ type topEntry struct {
 }
 
 func runPredict(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("predict", out)
+	fs, asJSON := newFlags("predict")
 	model := fs.String("model", "", "ONNX classifier")
 	top := fs.Int("top", 5, "how many classes to show")
 	mean := fs.String("mean", "", "override the per-channel mean, e.g. 0.485,0.456,0.406")
@@ -115,7 +115,7 @@ func softmax(x []float32) []float32 {
 }
 
 func runLayers(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("layers", out)
+	fs, asJSON := newFlags("layers")
 	model := fs.String("model", "", "ONNX classifier")
 	all := fs.Bool("all", false, "also list layers a rewrite cannot edit (grouped convs)")
 	if err := parse(fs, args); err != nil {
@@ -147,7 +147,7 @@ func runLayers(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func runEval(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("eval", out)
+	fs, asJSON := newFlags("eval")
 	var models multiFlag
 	fs.Var(&models, "model", "ONNX classifier (repeat to compare: the first is the baseline)")
 	data := fs.String("data", "", "folder of class subfolders, or a flat folder with classes.tsv")
@@ -213,7 +213,7 @@ func runEval(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func runBench(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("bench", out)
+	fs, asJSON := newFlags("bench")
 	model := fs.String("model", "", "ONNX classifier")
 	batch := fs.Int("batch", 1, "batch size")
 	runs := fs.Int("runs", 20, "timed runs")

@@ -26,7 +26,7 @@ type foundExemplar struct {
 }
 
 func runExemplars(ctx context.Context, args []string, out io.Writer) error {
-	fs, asJSON := newFlags("exemplars", out)
+	fs, asJSON := newFlags("exemplars")
 	model := fs.String("model", "", "model `M.onnx`")
 	layer := fs.String("layer", "", "conv node whose input carries the concept")
 	from := fs.String("from", "", "exemplar image showing the concept")
