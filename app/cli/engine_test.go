@@ -16,6 +16,10 @@ func sharedData(t *testing.T) string {
 	if dir == "" {
 		dir = filepath.Join("..", "..", "..", "shared", "data")
 	}
+	dir, err := filepath.Abs(dir) // tests link to files in it from temporary folders
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(dir); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("test data missing at %s: %v", dir, err)
