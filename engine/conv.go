@@ -225,6 +225,7 @@ func (m *Model) SetWeights(layer string, w []float32) error {
 		return fmt.Errorf("layer %q: %d weights, want %d", layer, len(w), len(c.W.Data))
 	}
 	copy(c.W.Data, w)
+	ops.WeightsChanged(c.W.Data)
 	c.edited = true
 	if c.weightInit == "" {
 		return fmt.Errorf("layer %q: weights are not an initializer, so the edit could not be saved", layer)

@@ -1,7 +1,7 @@
 package ops
 
 import (
-	"hash/crc32"
+	"sync"
 	"unsafe"
 
 	"github.com/rulebrush/rulebrush/engine/internal/gemm"
@@ -85,8 +85,8 @@ func winogradVariant(s convShape) *winoVariant {
 	return wino2
 }
 
-// winoCache holds transformed filters keyed by the weights' storage. Weights can be
-// edited in place, so each entry remembers a checksum of the weights it came from.
+// winoCache holds transformed filters keyed by the weights' storage. Each entry
+// remembers the version of the weights it came from (see WeightsChanged).
 type winoCache map[winoKey]*winoFilters
 
 type winoKey struct {
@@ -95,34 +95,54 @@ type winoKey struct {
 }
 
 type winoFilters struct {
-	sum uint32
-	u   []float32 // [a²][O][C]
+	version uint64
+	u       []float32 // [a²][O][C]
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// weightVersions counts, per weight storage address, the changes announced with
+// WeightsChanged. Checking a counter instead of the weights themselves keeps the cache
+// check free; a checksum of a 512×512 layer took about a millisecond per call.
+var (
+	versionsMu     sync.Mutex
+	weightVersions = map[uintptr]uint64{}
+)
 
-// weightSum is a checksum of the weights; CRC-32C runs at memory speed on amd64.
-func weightSum(w []float32) uint32 {
-	return crc32.Checksum(unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), 4*len(w)), castagnoli)
+// WeightsChanged tells the kernels that the convolution weights stored in w were
+// modified in place, so that filters they derived and cached from them (in any
+// Workspace) are computed again. Weights passed to Conv are otherwise taken to be
+// read-only.
+func WeightsChanged(w []float32) {
+	if len(w) == 0 {
+		return
+	}
+	versionsMu.Lock()
+	weightVersions[uintptr(unsafe.Pointer(&w[0]))]++
+	versionsMu.Unlock()
 }
 
-// filters returns the transformed filters of w [O,C,3,3], transforming them again when
-// the weights have changed since the last call.
+func weightVersion(w []float32) uint64 {
+	versionsMu.Lock()
+	defer versionsMu.Unlock()
+	return weightVersions[uintptr(unsafe.Pointer(&w[0]))]
+}
+
+// winoFilters returns the transformed filters of w [O,C,3,3], transforming them again
+// when the weights have changed since the last call.
 func (ws *Workspace) winoFilters(w []float32, s convShape, v *winoVariant) []float32 {
 	if ws.wino == nil {
 		ws.wino = winoCache{}
 	}
 	key := winoKey{&w[0], len(w), v.m}
-	sum := weightSum(w)
+	version := weightVersion(w)
 	f := ws.wino[key]
-	if f != nil && f.sum == sum {
+	if f != nil && f.version == version {
 		return f.u
 	}
 	if f == nil {
 		f = &winoFilters{u: make([]float32, v.a*v.a*s.o*s.c)}
 		ws.wino[key] = f
 	}
-	f.sum = sum
+	f.version = version
 	winoFilterTransform(f.u, w, s.o, s.c, v)
 	return f.u
 }

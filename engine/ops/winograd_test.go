@@ -82,8 +82,8 @@ func TestConvPicksWinograd(t *testing.T) {
 	}
 }
 
-// TestWinogradWeightsEdited checks that weights changed in place between calls are
-// transformed again.
+// TestWinogradWeightsEdited checks that weights changed in place and announced with
+// WeightsChanged are transformed again.
 func TestWinogradWeightsEdited(t *testing.T) {
 	p := ConvParams{Pads: [4]int{1, 1, 1, 1}}.norm()
 	x, w := randTensor(1, 1, 32, 16, 16), randTensor(2, 32, 32, 3, 3)
@@ -95,9 +95,11 @@ func TestWinogradWeightsEdited(t *testing.T) {
 		convWinograd(y.Data, x.Data, w.Data, nil, s, p.Act, ws, v)
 		testutil.AssertClose(t, y.Data, refConv(x, w, nil, p).Data, atol, 1e-4)
 		w.Data[5*32*9+7] += 0.5 // one tap of one filter
+		WeightsChanged(w.Data)
 		convWinograd(y.Data, x.Data, w.Data, nil, s, p.Act, ws, v)
 		testutil.AssertClose(t, y.Data, refConv(x, w, nil, p).Data, atol, 1e-4)
 		copy(w.Data, randTensor(9, 32, 32, 3, 3).Data) // the whole layer
+		WeightsChanged(w.Data)
 		convWinograd(y.Data, x.Data, w.Data, nil, s, p.Act, ws, v)
 		testutil.AssertClose(t, y.Data, refConv(x, w, nil, p).Data, atol, 1e-4)
 	}
