@@ -45,15 +45,32 @@ func BenchmarkPreviewFromLayer(b *testing.B) {
 // BenchmarkStrokeEndToPreview is the work between the end of a stroke and new
 // predictions: snapshot the composite, run the modified image through the model before
 // the edits (to the layer, then from it) and the model after them (from the same cut),
-// on the police-van exemplar (500x375) and on it scaled to 1024x1024.
+// on the police-van exemplar (500x375) and on it scaled to 1024x1024; live-heat adds
+// the concept direction of the painted mask and its heatmap, as once statistics exist.
 func BenchmarkStrokeEndToPreview(b *testing.B) {
-	for _, size := range []int{0, 1024} {
+	for _, tc := range []struct {
+		size int
+		heat bool
+	}{{0, false}, {0, true}, {1024, false}} {
+		size := tc.size
 		name := "500x375"
 		if size > 0 {
 			name = "1024x1024"
 		}
+		if tc.heat {
+			name += "/live-heat"
+		}
 		b.Run(name, func(b *testing.B) {
 			s := pastedSession(b)
+			if tc.heat {
+				job, err := s.PrepareStats()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s.SetStats(job.Cached()); !s.HasStats() {
+					b.Skip("no cached key statistics for the layer")
+				}
+			}
 			if size > 0 {
 				big := imaging.Resize(s.Exemplar().Doc.Image(), size, size, imaging.Linear)
 				ex, err := app.NewExemplar("big", big)

@@ -222,23 +222,76 @@ func (s *Session) MovePaste(id int, dx, dy float64) error {
 }
 
 // SetPasteOffset places paste id of the current exemplar at an offset without recording
-// a step: the live view while a paste is dragged. MovePaste then records the move.
+// a step: the live view while a paste is dragged. CommitPasteMove then records the move.
 func (s *Session) SetPasteOffset(id int, x, y float64) error {
+	p, err := s.paste(id)
+	if err != nil {
+		return err
+	}
+	p.OffsetX, p.OffsetY = x, y
+	return s.ShowPaste(p)
+}
+
+// paste returns paste id of the current exemplar.
+func (s *Session) paste(id int) (canvas.Paste, error) {
+	ex := s.Exemplar()
+	if ex == nil {
+		return canvas.Paste{}, fmt.Errorf("no exemplar")
+	}
+	p, _, ok := ex.Doc.Paste(id)
+	if !ok {
+		return canvas.Paste{}, fmt.Errorf("no paste %d", id)
+	}
+	return p, nil
+}
+
+// ShowPaste replaces the current exemplar's paste with p's ID by p without recording a
+// step: the live view while a paste setting is dragged. CommitPaste records it.
+func (s *Session) ShowPaste(p canvas.Paste) error {
 	ex := s.Exemplar()
 	if ex == nil {
 		return fmt.Errorf("no exemplar")
 	}
-	p, _, ok := ex.Doc.Paste(id)
-	if !ok {
-		return fmt.Errorf("no paste %d", id)
-	}
-	p.OffsetX, p.OffsetY = x, y
 	if err := ex.Doc.UpdatePaste(p); err != nil {
 		return err
 	}
 	ex.touched(ex.Doc.Bounds())
 	return nil
 }
+
+// CommitPaste records the change of a paste made live with ShowPaste, from its settings
+// before as one step named label; an unchanged paste records nothing.
+func (s *Session) CommitPaste(before canvas.Paste, label string) error {
+	after, err := s.paste(before.ID)
+	if err != nil {
+		return err
+	}
+	if after == before {
+		return nil
+	}
+	s.record(&DocEdit{Exemplar: s.Exemplar(), Edit: &pasteChange{ModifyPaste: canvas.ModifyPaste{Before: before, After: after}, label: label}})
+	return nil
+}
+
+// ChangePaste replaces the current exemplar's paste with p's ID by p as one step.
+func (s *Session) ChangePaste(p canvas.Paste, label string) error {
+	before, err := s.paste(p.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.ShowPaste(p); err != nil {
+		return err
+	}
+	return s.CommitPaste(before, label)
+}
+
+// pasteChange names a change of paste settings in the history.
+type pasteChange struct {
+	canvas.ModifyPaste
+	label string
+}
+
+func (e *pasteChange) Label() string { return e.label }
 
 // RewriteLayer is one rewrite of a layer. It holds the edit (its request and the
 // rank-one factors d and Λ); applying and reverting recompute the layer from its pristine
@@ -282,19 +335,10 @@ func (c *RewriteLayer) Label() string { return "Rewrite " + c.Edit.Layer }
 // CommitPasteMove records a paste move made live with SetPasteOffset, from the offset it
 // had when the drag began, as one step.
 func (s *Session) CommitPasteMove(id int, fromX, fromY float64) error {
-	ex := s.Exemplar()
-	if ex == nil {
-		return fmt.Errorf("no exemplar")
+	before, err := s.paste(id)
+	if err != nil {
+		return err
 	}
-	after, _, ok := ex.Doc.Paste(id)
-	if !ok {
-		return fmt.Errorf("no paste %d", id)
-	}
-	if after.OffsetX == fromX && after.OffsetY == fromY {
-		return nil
-	}
-	before := after
 	before.OffsetX, before.OffsetY = fromX, fromY
-	s.record(&DocEdit{Exemplar: ex, Edit: &canvas.ModifyPaste{Before: before, After: after}})
-	return nil
+	return s.CommitPaste(before, "Move texture")
 }

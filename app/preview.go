@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"log/slog"
 	"math"
 	"sort"
 	"sync"
@@ -42,7 +43,10 @@ type Result struct {
 	// model's centre crop (CropRect), or nil when there is no concept direction yet.
 	Heat         []float32
 	HeatW, HeatH int
-	Elapsed      time.Duration
+	// HeatLive says d comes from the masks as painted now, not from the last rewrite.
+	HeatLive bool
+	Image    uint64 // identifies the exemplar's photo (PreviewRequest.OriginalKey)
+	Elapsed  time.Duration
 }
 
 // PreviewRequest is everything a preview needs, copied off the session so the
@@ -54,10 +58,14 @@ type PreviewRequest struct {
 	Version          uint64       // identifies Modified
 	Weights          uint64       // identifies the edited model's weights
 	Layer            string
-	EditsBeforeLayer bool // an applied edit sits before Layer, so the cut cannot be shared
-	D                []float32
+	EditsBeforeLayer bool      // an applied edit sits before Layer, so the cut cannot be shared
+	D                []float32 // the last rewrite's concept direction, or nil
 	Rank             int
 	K                int
+	// Stats, when set, lets the preview compute the concept direction live from the
+	// painted exemplars in Concept (the current one included, with Version).
+	Stats   *rewrite.Stats
+	Concept []ConceptInput
 }
 
 // Previewer computes previews on a goroutine, cancelling the one in flight when a new
@@ -73,8 +81,10 @@ type Previewer struct {
 }
 
 type previewCache struct {
-	cuts  map[cutKey]*engine.Cut
-	probs map[[3]uint64][]float32 // (image key, model 0/1, weights) -> probs
+	cuts   map[cutKey]*engine.Cut
+	probs  map[[3]uint64][]float32 // (image key, model 0/1, weights) -> probs
+	masked map[cutKey]maskedKeys   // (exemplar version, layer) -> keys under the mask
+	whiten map[*rewrite.Stats]*whitening
 }
 
 type cutKey struct {
@@ -87,7 +97,9 @@ const maxCuts = 4
 
 // NewPreviewer previews with the pristine and the edited model.
 func NewPreviewer(base, edited *engine.Model) *Previewer {
-	return &Previewer{base: base, edited: edited, cache: previewCache{cuts: map[cutKey]*engine.Cut{}, probs: map[[3]uint64][]float32{}}}
+	return &Previewer{base: base, edited: edited, cache: previewCache{
+		cuts: map[cutKey]*engine.Cut{}, probs: map[[3]uint64][]float32{},
+		masked: map[cutKey]maskedKeys{}, whiten: map[*rewrite.Stats]*whitening{}}}
 }
 
 // Request starts a preview and cancels the previous one. deliver is called on another
@@ -122,7 +134,7 @@ func (p *Previewer) Compute(ctx context.Context, req PreviewRequest) (*Result, e
 	if k <= 0 {
 		k = 5
 	}
-	r := &Result{Version: req.Version, Layer: req.Layer}
+	r := &Result{Version: req.Version, Layer: req.Layer, Image: req.OriginalKey}
 	// Each image is split at the layer (cached per image version); the model before the
 	// edits and, unless an edit sits before the layer, the model after them run on from
 	// the same cut, so a change of weights re-runs only the rest of the network.
@@ -154,11 +166,23 @@ func (p *Previewer) Compute(ctx context.Context, req PreviewRequest) (*Result, e
 			r.Top[i][j] = topK(p.base, r.Probs[i][j], k)
 		}
 	}
-	if req.D != nil {
+	d, rank := req.D, max(req.Rank, 1)
+	if req.Stats != nil {
+		switch live, err := p.liveDirection(ctx, req, cut); {
+		case err == nil:
+			d, rank, r.HeatLive = live, 1, true
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case !errors.Is(err, errNoConcept):
+			// Too few painted positions, say: the last rewrite's direction still shows.
+			slog.Debug("live concept direction", "layer", req.Layer, "err", err)
+		}
+	}
+	if d != nil {
 		keys := cut.Input(p.base)
-		if keys != nil && len(keys.Shape) == 4 && len(req.D) == keys.Shape[1]*max(req.Rank, 1) {
+		if keys != nil && len(keys.Shape) == 4 && len(d) == keys.Shape[1]*rank {
 			r.HeatH, r.HeatW = keys.Shape[2], keys.Shape[3]
-			r.Heat = rewrite.Heatmap(keys.Data, keys.Shape[1], r.HeatH*r.HeatW, req.D, max(req.Rank, 1))
+			r.Heat = rewrite.Heatmap(keys.Data, keys.Shape[1], r.HeatH*r.HeatW, d, rank)
 		}
 	}
 	r.Elapsed = time.Since(start)
@@ -292,16 +316,15 @@ func CropRect(pre engine.Preprocess, b image.Rectangle) (x0, y0, x1, y1 float64)
 }
 
 // PreviewRequest builds a preview request for the current exemplar, or reports false when
-// there is none. It copies the composite, which takes about a millisecond per megapixel.
+// there is none. It copies the composite (and, once statistics are at hand, the mask) of
+// each changed exemplar, which takes about a millisecond per megapixel.
 func (s *Session) PreviewRequest() (PreviewRequest, bool) {
 	ex := s.Exemplar()
 	if ex == nil {
 		return PreviewRequest{}, false
 	}
-	mod := image.NewNRGBA(ex.composite.Rect)
-	copy(mod.Pix, ex.composite.Pix)
 	req := PreviewRequest{
-		Original: ex.Doc.Image(), Modified: mod, OriginalKey: ex.origKey(), Version: ex.version,
+		Original: ex.Doc.Image(), Modified: ex.snapshot().modified, OriginalKey: ex.origKey(), Version: ex.version,
 		Weights: s.weights, Layer: s.Layer, K: 5,
 	}
 	order := s.Model.EditableNames()
@@ -313,6 +336,14 @@ func (s *Session) PreviewRequest() (PreviewRequest, bool) {
 	}
 	if d, ok := s.direction[s.Layer]; ok {
 		req.D, req.Rank = d.d, d.rank
+	}
+	if st := s.stats[s.Layer]; st != nil {
+		req.Stats = st
+		for _, e := range s.Exemplars {
+			if sn := e.snapshot(); sn.painted {
+				req.Concept = append(req.Concept, ConceptInput{Version: sn.version, Modified: sn.modified, Mask: sn.mask})
+			}
+		}
 	}
 	return req, true
 }

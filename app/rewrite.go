@@ -79,19 +79,10 @@ func (j *RewriteJob) Run(ctx context.Context, progress Progress) (*RewriteOutcom
 	}
 	st := j.stats
 	if st == nil {
-		files, err := rewrite.ImageFiles(j.covData)
-		if err != nil {
-			return nil, fmt.Errorf("key statistics: %w", err)
+		var err error
+		if st, err = computeStats(ctx, j.s.Base, j.layer, j.covData, j.cacheDir, progress); err != nil {
+			return nil, err
 		}
-		progress("Key statistics", 0, len(files))
-		all, _, err := rewrite.ComputeStats(ctx, j.s.Base, []string{j.layer}, files, rewrite.StatsOptions{
-			CacheDir: j.cacheDir,
-			Progress: func(done, total int) { progress("Key statistics", done, total) },
-		})
-		if err != nil {
-			return nil, fmt.Errorf("key statistics of %s: %w", j.layer, err)
-		}
-		st = all[j.layer]
 	}
 	progress("Solving", 0, 0)
 	e, err := rewrite.Rewrite(ctx, j.s.Model, j.layer, st, j.inputs, j.opt)

@@ -25,9 +25,13 @@ type Exemplar struct {
 	version   uint64
 	orig      uint64 // identifies the photo, which never changes
 	composite *image.NRGBA
+	snap      *snapshot // copies for previews, of the version they were taken at
 }
 
 func (e *Exemplar) origKey() uint64 { return e.orig }
+
+// PhotoKey identifies the exemplar's photo, as Result.Image does.
+func (e *Exemplar) PhotoKey() uint64 { return e.orig }
 
 // NewExemplar starts an exemplar on img with an empty concept mask.
 func NewExemplar(name string, img image.Image) (*Exemplar, error) {
@@ -158,6 +162,11 @@ func (s *Session) OnChange(f func()) { s.listen = append(s.listen, f) }
 
 func (s *Session) changed() {
 	s.version = nextVersion()
+	s.notify()
+}
+
+// notify tells the listeners about a change that is not an edit of the document.
+func (s *Session) notify() {
 	for _, f := range s.listen {
 		f()
 	}

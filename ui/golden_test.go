@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/rulebrush/rulebrush/app"
+	"github.com/rulebrush/rulebrush/canvas"
 )
 
 // desktopShortcut is Ctrl+key, as the window registers it.
@@ -67,4 +68,12 @@ func TestPredictionsPanelMarkup(t *testing.T) {
 	p.Set(r)
 	p.Resize(fyne.NewSize(820, p.MinSize().Height))
 	test.AssertObjectRendersToMarkup(t, "predictions.xml", p)
+}
+
+func TestPasteBarMarkup(t *testing.T) {
+	test.NewTempApp(t)
+	b := NewPasteBar()
+	b.Set(canvas.Paste{Mode: canvas.ModeTile, Scale: 2, Rotation: 30, Opacity: 0.8, Feather: 4})
+	b.Resize(b.MinSize())
+	test.AssertObjectRendersToMarkup(t, "pastebar.xml", b)
 }

@@ -62,6 +62,8 @@ type MainWindow struct {
 	layers   []app.LayerDesc
 	concept  *fynecanvas.Image
 	conceptL *widget.Label
+	statsB   *widget.Button
+	pasteBar *PasteBar
 	status   *widget.Label
 	progress *widget.ProgressBar
 	cancel   *widget.Button
@@ -86,6 +88,7 @@ type MainWindow struct {
 	answer         func(bool) // answers the open question, if any
 	lastDir        string     // where the last file was saved
 	stopAutosave   chan struct{}
+	probed         [2]string // the layer and folder whose cached statistics were looked for
 }
 
 type pasteDrag struct {
@@ -152,6 +155,7 @@ func (m *MainWindow) setSession(s *app.Session) {
 	m.pv = app.NewPreviewer(s.Base, s.Model)
 	m.last = nil
 	m.shownEx = nil
+	m.probed = [2]string{}
 	m.w.SetContent(m.buildEditor())
 	m.w.SetMainMenu(m.buildMenu())
 	s.OnChange(func() { m.sessionChanged() })
@@ -207,13 +211,27 @@ func (m *MainWindow) buildEditor() fyne.CanvasObject {
 	m.conceptL = widget.NewLabel("")
 	m.conceptL.Wrapping = fyne.TextWrapWord
 	m.conceptL.Importance = widget.LowImportance
+	m.statsB = widget.NewButtonWithIcon("Compute statistics", theme.ComputerIcon(), m.computeStats)
+	m.statsB.Hide()
+	m.pasteBar = NewPasteBar()
+	m.pasteBar.OnChange = func(p canvas.Paste) {
+		if err := m.s.ShowPaste(p); err != nil {
+			m.fail(err)
+			return
+		}
+		m.surface.RefreshView()
+		m.requestPreview(false)
+	}
+	m.pasteBar.OnChangeEnd = func(before canvas.Paste, label string) { m.do(m.s.CommitPaste(before, label)) }
+	m.pasteBar.Hide()
 
 	m.scroll = container.NewScroll(m.surface)
 	center := container.NewBorder(nil, m.strip, nil, nil, m.scroll)
 	layerCard := widget.NewCard("", "", container.NewVBox(
 		widget.NewLabelWithStyle("Edit layer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), m.layerSel))
 	conceptBox := container.NewBorder(
-		widget.NewLabelWithStyle("Concept heatmap", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), m.conceptL, nil, nil, m.concept)
+		widget.NewLabelWithStyle("Concept heatmap", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewVBox(m.conceptL, m.statsB), nil, nil, m.concept)
 	predCard := widget.NewCard("", "", container.NewVBox(
 		widget.NewLabelWithStyle("Predictions (top 5)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), m.preds))
 	histTitle := widget.NewLabelWithStyle("History", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -223,7 +241,8 @@ func (m *MainWindow) buildEditor() fyne.CanvasObject {
 	split := container.NewHSplit(center, right)
 	split.Offset = 0.52
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.progress, m.cancel), m.status)
-	return container.NewBorder(m.buildToolbar(), bottom, nil, nil, split)
+	// The paste bar sits under the toolbar, where it has the window's width.
+	return container.NewBorder(container.NewVBox(m.buildToolbar(), m.pasteBar), bottom, nil, nil, split)
 }
 
 func (m *MainWindow) buildToolbar() fyne.CanvasObject {
@@ -301,11 +320,29 @@ func (m *MainWindow) setTool(t Tool) {
 		ToolBrush:   "Brush: drag to paint the concept (B). [ ] change the size.",
 		ToolEraser:  "Eraser: drag to erase the concept (E).",
 		ToolPolygon: "Polygon: click the corners, double-click or Enter to fill (P). Esc cancels.",
-		ToolPaste:   "Paste: click to paste the texture into the concept, drag to move it (T).",
+		ToolPaste:   "Paste: click to paste the texture into the concept, drag to move it, set it up in the bar above (T).",
 	}
 	if m.status != nil && m.jobCancel == nil {
 		m.status.SetText(hints[t])
 	}
+	m.showPasteBar()
+}
+
+// showPasteBar shows the settings of the newest paste while the paste tool is active.
+func (m *MainWindow) showPasteBar() {
+	if m.pasteBar == nil {
+		return
+	}
+	var ps []canvas.Paste
+	if ex := m.s.Exemplar(); ex != nil {
+		ps = ex.Doc.Pastes()
+	}
+	if m.surface.Tool != ToolPaste || len(ps) == 0 {
+		m.pasteBar.Hide()
+		return
+	}
+	m.pasteBar.Set(ps[len(ps)-1])
+	m.pasteBar.Show()
 }
 
 // sessionChanged refreshes everything that shows session state.
@@ -329,7 +366,59 @@ func (m *MainWindow) sessionChanged() {
 	}
 	m.w.SetTitle(title)
 	m.showExemplar(false)
+	m.showPasteBar()
+	m.probeStats()
 	m.writeStatus()
+}
+
+// probeStats looks, off the UI goroutine, for the current layer's statistics in the disk
+// cache, once per layer and folder: with them the heatmap is live before any rewrite.
+func (m *MainWindow) probeStats() {
+	s := m.s
+	key := [2]string{s.Layer, s.CovData}
+	if s.HasStats() || key == m.probed {
+		return
+	}
+	m.probed = key
+	job, err := s.PrepareStats()
+	if err != nil {
+		return
+	}
+	go func() {
+		out := job.Cached()
+		m.onUI(func() {
+			if m.s == s {
+				s.SetStats(out)
+			}
+		})
+	}()
+}
+
+// computeStats computes the current layer's key statistics as a job with progress and
+// cancel; the heatmap goes live when they are done.
+func (m *MainWindow) computeStats() {
+	if m.s == nil {
+		return
+	}
+	job, err := m.s.PrepareStats()
+	if err != nil {
+		m.fail(err)
+		return
+	}
+	s := m.s
+	m.runJob("Key statistics of "+s.Layer, func(ctx context.Context, progress app.Progress) (func(), error) {
+		out, err := job.Run(ctx, progress)
+		if err != nil {
+			return nil, err
+		}
+		return func() {
+			if m.s == s {
+				s.SetStats(out)
+				m.status.SetText("Key statistics of " + out.Layer + " ready: the heatmap follows the painted concept.")
+			}
+		}, nil
+	})
+	m.showHeat()
 }
 
 // showExemplar puts the current exemplar on the surface; full redraws the overlay even
@@ -535,21 +624,39 @@ func (m *MainWindow) showPreview(r *app.Result) {
 }
 
 // showHeat draws the concept heatmap in the right panel and, when asked, on the canvas.
+// The latest preview of this exemplar's photo is shown even while a newer one is on the
+// way, so the heatmap follows the brush.
 func (m *MainWindow) showHeat() {
 	ex := m.s.Exemplar()
+	if ex == nil {
+		return
+	}
 	r := m.last
-	if ex == nil || r == nil || r.Heat == nil || r.Version != ex.Version() {
-		if ex != nil && (r == nil || r.Heat == nil) {
-			m.conceptL.SetText("Appears once the layer has a concept direction: after the first rewrite.")
-			m.concept.Image = thumbnail(ex.Composite(), 220)
-			m.concept.Refresh()
-			m.surface.SetHeat(nil, 0, 0, 0, 0)
+	m.statsB.Hide()
+	if r == nil || r.Heat == nil || r.Image != ex.PhotoKey() || r.Layer != m.s.Layer {
+		switch {
+		case !m.s.HasStats():
+			m.conceptL.SetText(fmt.Sprintf("Where the concept fires needs the key statistics of %s.", m.s.Layer))
+			if m.jobCancel == nil {
+				m.statsB.Show()
+			}
+		case canvas.Coverage(ex.Mask()) == 0:
+			m.conceptL.SetText("Paint the concept to see where it fires.")
+		default:
+			m.conceptL.SetText("Computing where the concept fires…")
 		}
+		m.concept.Image = thumbnail(ex.Composite(), 220)
+		m.concept.Refresh()
+		m.surface.SetHeat(nil, 0, 0, 0, 0)
 		return
 	}
 	heat := app.HeatImage(r.Heat, r.HeatW, r.HeatH)
 	x0, y0, x1, y1 := app.CropRect(m.s.Model.Pre, ex.Doc.Bounds())
-	m.conceptL.SetText(fmt.Sprintf("Where the concept of %s fires (dᵀk) on this exemplar.", r.Layer))
+	if r.HeatLive {
+		m.conceptL.SetText(fmt.Sprintf("Where the painted concept fires (dᵀk at %s), live as you paint.", r.Layer))
+	} else {
+		m.conceptL.SetText(fmt.Sprintf("Where the concept of %s fires (dᵀk) on this exemplar.", r.Layer))
+	}
 	m.concept.Image = blendHeat(ex.Composite(), heat, x0, y0, x1, y1)
 	m.concept.Refresh()
 	if m.heatChk.Checked {
@@ -806,6 +913,9 @@ func (m *MainWindow) runJob(name string, work func(context.Context, app.Progress
 				m.fail(err)
 			default:
 				then()
+			}
+			if m.s != nil && m.statsB != nil {
+				m.showHeat() // the statistics button comes back once the job is over
 			}
 		})
 	}()
