@@ -90,17 +90,47 @@ func buildConv(b *planner, n *node) error {
 	if oh <= 0 || ow <= 0 {
 		return fmt.Errorf("input %v is too small for kernel %v", xs, c.W.Shape)
 	}
+	shape := []int{xs[0], c.W.Shape[0], oh, ow}
 	act, dst, err := b.fuseActivation(c.Output)
 	if err != nil {
 		return err
 	}
-	y := b.out(dst, []int{xs[0], c.W.Shape[0], oh, ow})
+	var res *tensor.Tensor
+	if dst == c.Output {
+		if add, other := b.residualAdd(c.Output, shape); add != nil {
+			res = b.in(other)
+			b.fused[add] = true
+			b.p.shapes[add.out[0]] = shape
+			if act, dst, err = b.fuseActivation(add.out[0]); err != nil {
+				return err
+			}
+		}
+	}
+	y := b.out(dst, shape)
 	b.p.shapes[c.Output] = y.Shape // still known by name when the activation is fused
 	p := c.Params
 	p.Act = act
 	ws := &b.p.ws
-	b.emit(func() { ops.Conv(y, x, c.W, c.B, p, ws) })
+	b.emit(func() { ops.ConvAdd(y, x, c.W, c.B, res, p, ws) })
 	return nil
+}
+
+// residualAdd finds a residual connection after a conv: when the only reader of its
+// output v is an Add of v and another runtime value of the same shape that is already
+// computed, it returns the Add and that operand, and the conv adds it in its epilogue.
+func (b *planner) residualAdd(v string, shape []int) (*node, string) {
+	r := b.soleReader(v)
+	if r == nil || r.op != "Add" || len(r.in) != 2 || r.in[0] == r.in[1] {
+		return nil, ""
+	}
+	other := r.in[0]
+	if other == v {
+		other = r.in[1]
+	}
+	if _, ok := b.p.vals[other]; !ok || !slices.Equal(b.shape(other), shape) {
+		return nil, ""
+	}
+	return r, other
 }
 
 func buildBatchNorm(b *planner, n *node) error {

@@ -120,8 +120,22 @@ func newConvShape(y, x, w *tensor.Tensor, b []float32, p ConvParams) convShape {
 // unfold the input with im2col and multiply (see convGemm), except that wide 3×3
 // stride-1 convolutions use Winograd's algorithm (see convWinograd).
 func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
+	ConvAdd(y, x, w, b, nil, p, ws)
+}
+
+// ConvAdd computes y = act(conv(x, w) + b + r): a convolution followed by a residual
+// addition, with r shaped like y (or nil) and not overlapping it. The GEMM and Winograd
+// convolutions add r in their epilogues, while the output tile is still in cache.
+func ConvAdd(y, x, w *tensor.Tensor, b []float32, r *tensor.Tensor, p ConvParams, ws *Workspace) {
 	p = p.norm()
 	s := newConvShape(y, x, w, b, p)
+	var res []float32
+	if r != nil {
+		if !slices.Equal(r.Shape, y.Shape) {
+			panic(fmt.Sprintf("ops.ConvAdd: r %v, want %v", r.Shape, y.Shape))
+		}
+		res = r.Data
+	}
 	if len(y.Data) == 0 {
 		return
 	}
@@ -129,18 +143,34 @@ func Conv(y, x, w *tensor.Tensor, b []float32, p ConvParams, ws *Workspace) {
 		ws = &Workspace{}
 	}
 	if s.cg == 1 && s.group == s.c {
-		if (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps {
-			depthwiseStencil(y.Data, x.Data, w.Data, b, s, p.Act, ws)
-			return
+		act := p.Act
+		if res != nil {
+			act = Activation{}
 		}
-		depthwise(y.Data, x.Data, w.Data, b, s, p.Act)
+		if (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps {
+			depthwiseStencil(y.Data, x.Data, w.Data, b, s, act, ws)
+		} else {
+			depthwise(y.Data, x.Data, w.Data, b, s, act)
+		}
+		if res != nil {
+			parallelFor(len(y.Data), 1, func(lo, hi int) { addRows(y.Data[lo:hi], res[lo:hi], p.Act) })
+		}
 		return
 	}
 	if v := winogradVariant(s); v != nil {
-		convWinograd(y.Data, x.Data, w.Data, b, s, p.Act, ws, v)
+		convWinograd(y.Data, x.Data, w.Data, b, res, s, p.Act, ws, v)
 		return
 	}
-	convGemm(y.Data, x.Data, w.Data, b, s, p.Act, ws)
+	convGemm(y.Data, x.Data, w.Data, b, res, s, p.Act, ws)
+}
+
+// addRows sets y = act(y + r).
+func addRows(y, r []float32, act Activation) {
+	r = r[:len(y)]
+	for i := range y {
+		y[i] += r[i]
+	}
+	act.applyBias(y, 0)
 }
 
 // Tile sizes of the GEMM convolution, in floats: the output tile (og×T) stays in the
@@ -163,7 +193,7 @@ const (
 // product and applies the activation while the tile is still in cache. When there are
 // fewer tasks than workers (small images at batch 1), the rows of the product are split
 // among the workers instead.
-func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) {
+func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspace) {
 	hw, P := s.h*s.w, s.oh*s.ow
 	K := s.cg * s.kh * s.kw
 	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.pb == 0 && s.pr == 0
@@ -190,12 +220,13 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 				p0, p1 := tile*T, min(tile*T+T, P)
 				xg := x[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
 				yg := y[(n*s.o+g*s.og)*P : (n*s.o+(g+1)*s.og)*P]
+				rg := residual(r, (n*s.o+g*s.og)*P, s.og*P)
 				src, ldb := xg[p0:], hw
 				if !pointwise {
 					im2colTile(col[:K*(p1-p0)], xg, s, 0, K, p0, p1)
 					src, ldb = col, p1-p0
 				}
-				fillBias(yg, b, g*s.og, 0, s.og, p0, p1, P)
+				fillBias(yg, rg, b, g*s.og, 0, s.og, p0, p1, P)
 				gemm.Sgemm(false, false, s.og, p1-p0, K, 1, w[g*s.og*K:], K, src, ldb, 1, yg[p0:], P)
 				epilogueRows(yg, 0, s.og, p0, p1, P, act)
 			}
@@ -214,6 +245,7 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 		for g := range s.group {
 			xg := x[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
 			yg := y[(n*s.o+g*s.og)*P : (n*s.o+(g+1)*s.og)*P]
+			rg := residual(r, (n*s.o+g*s.og)*P, s.og*P)
 			src := xg
 			if !pointwise {
 				im2col(col, xg, s)
@@ -222,7 +254,7 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 			wg := w[g*s.og*K:]
 			parallelFor(blocks, minParallelWork, func(lo, hi int) {
 				m0, m1 := lo*mb, min(hi*mb, s.og)
-				fillBias(yg, b, g*s.og, m0, m1, 0, P, P)
+				fillBias(yg, rg, b, g*s.og, m0, m1, 0, P, P)
 				gemm.Sgemm(false, false, m1-m0, P, K, 1, wg[m0*K:], K, src, P, 1, yg[m0*P:], P)
 				epilogueRows(yg, m0, m1, 0, P, P, act)
 			})
@@ -231,17 +263,34 @@ func convGemm(y, x, w, b []float32, s convShape, act Activation, ws *Workspace) 
 }
 
 // fillBias sets columns [p0, p1) of rows [m0, m1) of y (row stride ld) to the bias
-// b[o0+m] of their row, or 0, so that the GEMM can add its product onto them (beta 1).
-// That is the bias epilogue done in advance, and it replaces the pass in which OpenBLAS
-// would first scale the output by beta 0.
-func fillBias(y, b []float32, o0, m0, m1, p0, p1, ld int) {
+// b[o0+m] of their row, or 0, plus the residual r (laid out like y) when r is not nil,
+// so that the GEMM can add its product onto them (beta 1). That is the bias epilogue
+// done in advance, and it replaces the pass in which OpenBLAS would first scale the
+// output by beta 0.
+func fillBias(y, r, b []float32, o0, m0, m1, p0, p1, ld int) {
 	for m := m0; m < m1; m++ {
 		var bias float32
 		if b != nil {
 			bias = b[o0+m]
 		}
-		fill(y[m*ld+p0:m*ld+p1], bias)
+		d := y[m*ld+p0 : m*ld+p1]
+		if r == nil {
+			fill(d, bias)
+			continue
+		}
+		src := r[m*ld+p0 : m*ld+p1]
+		for i := range d {
+			d[i] = src[i] + bias
+		}
 	}
+}
+
+// residual returns r[off:off+n], or nil when there is no residual.
+func residual(r []float32, off, n int) []float32 {
+	if r == nil {
+		return nil
+	}
+	return r[off : off+n]
 }
 
 // epilogueRows applies the activation to columns [p0, p1) of rows [m0, m1) of y.

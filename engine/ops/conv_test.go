@@ -97,6 +97,37 @@ func TestConvMatchesReference(t *testing.T) {
 	}
 }
 
+// ConvAdd adds the residual before the activation on every convolution path.
+func TestConvAddMatchesReference(t *testing.T) {
+	cases := append(convCases,
+		convCase{name: "winograd-3x3-32@16", n: 1, c: 32, h: 16, w: 16, o: 32, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
+		convCase{name: "winograd-3x3-32@15", n: 2, c: 32, h: 15, w: 15, o: 16, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: relu6}})
+	for i, tc := range cases {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads%d", tc.name, threads), func(t *testing.T) {
+				defer SetThreads(Threads())
+				SetThreads(threads)
+				seed := uint64(3 * i)
+				g := max(tc.p.Group, 1)
+				x := randTensor(seed, tc.n, tc.c, tc.h, tc.w)
+				w := randTensor(seed+1, tc.o, tc.c/g, tc.kh, tc.kw)
+				b := testutil.RandSlice(testutil.Rand(seed+2), tc.o)
+				noAct := tc.p
+				noAct.Act = Activation{}
+				want := refConv(x, w, b, noAct)
+				r := randTensor(seed+3, want.Shape...)
+				for j, v := range want.Data {
+					want.Data[j] = float32(refAct(float64(v)+float64(r.Data[j]), tc.p.Act))
+				}
+				y := tensor.New(want.Shape...)
+				atol := 1e-5 * max(1, math.Sqrt(float64(tc.c/g*tc.kh*tc.kw))/4)
+				ConvAdd(y, x, w, b, r, tc.p, NewWorkspace())
+				testutil.AssertClose(t, y.Data, want.Data, atol, 1e-4)
+			})
+		}
+	}
+}
+
 func TestConvOutSize(t *testing.T) {
 	for _, tc := range []struct {
 		p            ConvParams

@@ -209,7 +209,7 @@ func (p *winoPlan) planesSize() int { return (p.v.m*p.rows + p.v.a - p.v.m) * p.
 // activation run back to back so that V and M stay in cache. Blocks are spread over
 // the workers; when there are fewer blocks than workers, each stage of a block is split
 // among them instead (channels, GEMMs and filters).
-func convWinograd(y, x, w, b []float32, s convShape, act Activation, ws *Workspace, v *winoVariant) {
+func convWinograd(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspace, v *winoVariant) {
 	u := ws.winoFilters(w, s, v)
 	p := newWinoPlan(s, v)
 	aa := v.a * v.a
@@ -227,7 +227,7 @@ func convWinograd(y, x, w, b []float32, s convShape, act Activation, ws *Workspa
 				}
 				p.gemms(mb, u, vb, ty0, ty1, 0, aa*s.o)
 				for o := range s.o {
-					p.outputTransform(y[(n*s.o+o)*s.oh*s.ow:], mb, o, ty0, ty1, bias(b, o), act)
+					p.outputTransform(y[(n*s.o+o)*s.oh*s.ow:], residual(r, (n*s.o+o)*s.oh*s.ow, s.oh*s.ow), mb, o, ty0, ty1, bias(b, o), act)
 				}
 			}
 		})
@@ -257,7 +257,7 @@ func convWinograd(y, x, w, b []float32, s convShape, act Activation, ws *Workspa
 			})
 			parallelFor(s.o, aa*T*4, func(lo, hi int) {
 				for o := lo; o < hi; o++ {
-					p.outputTransform(y[(n*s.o+o)*s.oh*s.ow:], mb, o, ty0, ty1, bias(b, o), act)
+					p.outputTransform(y[(n*s.o+o)*s.oh*s.ow:], residual(r, (n*s.o+o)*s.oh*s.ow, s.oh*s.ow), mb, o, ty0, ty1, bias(b, o), act)
 				}
 			})
 		}
@@ -376,9 +376,10 @@ func (p *winoPlan) inputTransform(vb, pl, xc []float32, c, ty0, ty1 int) {
 	}
 }
 
-// outputTransform writes act(Aᵀ M A + bias) for filter o and tile rows [ty0, ty1) into
-// the output plane yo [oh,ow], dropping the parts of edge tiles outside the image.
-func (p *winoPlan) outputTransform(yo, mb []float32, o, ty0, ty1 int, bias float32, act Activation) {
+// outputTransform writes act(Aᵀ M A + bias + ro) for filter o and tile rows [ty0, ty1)
+// into the output plane yo [oh,ow], dropping the parts of edge tiles outside the image.
+// ro is the residual plane, or nil.
+func (p *winoPlan) outputTransform(yo, ro, mb []float32, o, ty0, ty1 int, bias float32, act Activation) {
 	s, v := &p.s, p.v
 	m, a := v.m, v.a
 	_, ld := p.tiles(ty0, ty1)
@@ -417,7 +418,11 @@ func (p *winoPlan) outputTransform(yo, mb []float32, o, ty0, ty1 int, bias float
 			}
 		}
 	}
-	act.applyBias(yo[m*ty0*s.ow:min(m*ty1, s.oh)*s.ow], bias)
+	r0, r1 := m*ty0*s.ow, min(m*ty1, s.oh)*s.ow
+	if ro != nil {
+		addRows(yo[r0:r1], ro[r0:r1], Activation{})
+	}
+	act.applyBias(yo[r0:r1], bias)
 }
 
 // outputRow2 is the vector output transform of F(2×2) for tile row ty, whose first

@@ -57,9 +57,9 @@ func TestWinogradMatchesReference(t *testing.T) {
 					ws := NewWorkspace()
 					// F(4×4)'s transforms have larger coefficients and round a little more.
 					atol := 1e-5 * max(1, math.Sqrt(float64(tc.c*9))/4) * float64(v.m/2)
-					convWinograd(y.Data, x.Data, w.Data, b, s, p.Act, ws, v)
+					convWinograd(y.Data, x.Data, w.Data, b, nil, s, p.Act, ws, v)
 					testutil.AssertClose(t, y.Data, want.Data, atol, 1e-4)
-					convWinograd(y.Data, x.Data, w.Data, b, s, p.Act, ws, v) // cached filters
+					convWinograd(y.Data, x.Data, w.Data, b, nil, s, p.Act, ws, v) // cached filters
 					testutil.AssertClose(t, y.Data, want.Data, atol, 1e-4)
 				})
 			}
@@ -92,15 +92,15 @@ func TestWinogradWeightsEdited(t *testing.T) {
 	atol := 1e-5 * math.Sqrt(32*9) / 4
 	for _, v := range []*winoVariant{wino2, wino4} {
 		s := newConvShape(y, x, w, nil, p)
-		convWinograd(y.Data, x.Data, w.Data, nil, s, p.Act, ws, v)
+		convWinograd(y.Data, x.Data, w.Data, nil, nil, s, p.Act, ws, v)
 		testutil.AssertClose(t, y.Data, refConv(x, w, nil, p).Data, atol, 1e-4)
 		w.Data[5*32*9+7] += 0.5 // one tap of one filter
 		WeightsChanged(w.Data)
-		convWinograd(y.Data, x.Data, w.Data, nil, s, p.Act, ws, v)
+		convWinograd(y.Data, x.Data, w.Data, nil, nil, s, p.Act, ws, v)
 		testutil.AssertClose(t, y.Data, refConv(x, w, nil, p).Data, atol, 1e-4)
 		copy(w.Data, randTensor(9, 32, 32, 3, 3).Data) // the whole layer
 		WeightsChanged(w.Data)
-		convWinograd(y.Data, x.Data, w.Data, nil, s, p.Act, ws, v)
+		convWinograd(y.Data, x.Data, w.Data, nil, nil, s, p.Act, ws, v)
 		testutil.AssertClose(t, y.Data, refConv(x, w, nil, p).Data, atol, 1e-4)
 	}
 }
@@ -136,11 +136,11 @@ func BenchmarkConvWinograd(b *testing.B) {
 					run := func() {
 						switch path {
 						case "gemm":
-							convGemm(y.Data, x.Data, w.Data, bias, s, relu, ws)
+							convGemm(y.Data, x.Data, w.Data, bias, nil, s, relu, ws)
 						case "F2":
-							convWinograd(y.Data, x.Data, w.Data, bias, s, relu, ws, wino2)
+							convWinograd(y.Data, x.Data, w.Data, bias, nil, s, relu, ws, wino2)
 						case "F4":
-							convWinograd(y.Data, x.Data, w.Data, bias, s, relu, ws, wino4)
+							convWinograd(y.Data, x.Data, w.Data, bias, nil, s, relu, ws, wino4)
 						}
 					}
 					run() // size the workspace and transform the filters
