@@ -17,13 +17,20 @@ const minParallelWork = 1 << 14
 const chunksPerThread = 4
 
 var (
-	threads   atomic.Int64
-	poolMu    sync.Mutex
-	poolSize  int                   // workers started so far
-	poolQueue = make(chan *job, 64) // requests for help; a worker answering one joins that job
+	threads  atomic.Int64
+	poolMu   sync.Mutex
+	poolSize int // workers started so far
+	// current is the latest ParallelFor job, which spinning workers poll for; parked
+	// workers are woken through poolQueue instead.
+	current   atomic.Pointer[job]
+	parked    atomic.Int64 // workers waiting on poolQueue
+	poolQueue = make(chan *job, 64)
 )
 
-func init() { SetThreads(runtime.NumCPU()) }
+func init() {
+	current.Store(&job{})
+	SetThreads(runtime.NumCPU())
+}
 
 // SetThreads sets the number of goroutines the kernels use to n (at least 1). It is
 // meant to be called at start-up or between runs.
@@ -32,10 +39,18 @@ func init() { SetThreads(runtime.NumCPU()) }
 // each piece on one OpenBLAS thread, so SetThreads sets gemm's own thread count to 1:
 // OpenBLAS's threads would otherwise compete with the workers for the same cores (and
 // keep spinning after each call while the workers run the element-wise kernels).
+//
+// It also raises GOMAXPROCS to at least n+1. A goroutine calling OpenBLAS is in a cgo
+// call, and when no P is idle the runtime hands that call's P to another thread and the
+// goroutine must find a P again when OpenBLAS returns; with n Ps all busy with kernels
+// and polling workers, that happens on nearly every call. A spare P, idle, avoids it.
 func SetThreads(n int) {
 	n = max(n, 1)
 	threads.Store(int64(n))
 	gemm.SetThreads(1)
+	if runtime.GOMAXPROCS(0) <= n {
+		runtime.GOMAXPROCS(n + 1)
+	}
 	poolMu.Lock()
 	defer poolMu.Unlock()
 	for ; poolSize < n-1; poolSize++ {
@@ -47,14 +62,14 @@ func SetThreads(n int) {
 func Threads() int { return int(threads.Load()) }
 
 // A job is one ParallelFor call: chunks are claimed through an atomic counter by the
-// caller and by any worker that answers the call for help. Because the caller always
-// works on its own job, nested ParallelFor calls cannot deadlock.
+// caller and by any worker that joins. Because the caller always works on its own job,
+// nested ParallelFor calls cannot deadlock.
 type job struct {
 	fn      func(lo, hi int)
 	n, size int
 	chunks  int64
 	next    atomic.Int64
-	wg      sync.WaitGroup
+	pending atomic.Int64 // chunks not finished yet
 }
 
 func (j *job) run() {
@@ -65,28 +80,41 @@ func (j *job) run() {
 		}
 		lo := int(c) * j.size
 		j.fn(lo, min(lo+j.size, j.n))
-		j.wg.Done()
+		j.pending.Add(-1)
 	}
 }
 
-// spinFor is how long an idle worker keeps polling for the next job before it sleeps.
-// A network runs a kernel every few tens of microseconds; waking a sleeping goroutine
-// costs about as much as a small kernel, so workers stay awake between kernels.
-const spinFor = 100 * time.Microsecond
+// Nothing on the path of a job blocks: a goroutine that blocks is made runnable again
+// on the P of the goroutine that wakes it, where it waits, sometimes for hundreds of
+// microseconds, until an idle P steals it. So workers poll current for the next job,
+// for spinFor after their last one (a network runs a kernel every few tens of
+// microseconds), before they park on poolQueue; and the caller polls for the last
+// chunks to finish.
+const spinFor = 2 * time.Millisecond
 
 func worker() {
 	for {
+		parked.Add(1)
 		j := <-poolQueue
 		for j != nil {
 			j.run()
+			done := j
 			j = nil
 			for start := time.Now(); j == nil && time.Since(start) < spinFor; {
-				select {
-				case j = <-poolQueue:
-				default:
-					runtime.Gosched()
+				if c := current.Load(); c != done && c.next.Load() < c.chunks {
+					j = c
 				}
 			}
+		}
+	}
+}
+
+// wait returns when every chunk of j has finished. It yields the P once the wait is
+// long enough for the workers to need it (fewer Ps than threads).
+func (j *job) wait() {
+	for start := time.Now(); j.pending.Load() > 0; {
+		if time.Since(start) > 50*time.Microsecond {
+			runtime.Gosched()
 		}
 	}
 }
@@ -115,13 +143,31 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 	size := (n + chunks - 1) / chunks
 	chunks = (n + size - 1) / size
 	j := &job{fn: fn, n: n, size: size, chunks: int64(chunks)}
-	j.wg.Add(chunks)
-	for range min(chunks, t) - 1 {
+	j.pending.Store(int64(chunks))
+	current.Store(j) // for the spinning workers
+	woken := 0
+	for woken < min(chunks, t)-1 {
+		p := parked.Load()
+		if p <= 0 {
+			break // the other workers are busy or spinning
+		}
+		if !parked.CompareAndSwap(p, p-1) {
+			continue
+		}
 		select {
 		case poolQueue <- j:
-		default: // every worker is busy; the caller does the rest itself
+			woken++
+			continue
+		default: // the queue is full of wake-ups not yet taken
+			parked.Add(1)
 		}
+		break
+	}
+	if woken > 0 {
+		// A woken worker waits in this P's run queue: let it start now rather than when
+		// another P steals it.
+		runtime.Gosched()
 	}
 	j.run()
-	j.wg.Wait()
+	j.wait()
 }
