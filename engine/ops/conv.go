@@ -226,9 +226,7 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 					im2colTile(col[:K*(p1-p0)], xg, s, 0, K, p0, p1)
 					src, ldb = col, p1-p0
 				}
-				fillBias(yg, rg, b, g*s.og, 0, s.og, p0, p1, P)
-				gemm.Sgemm(false, false, s.og, p1-p0, K, 1, w[g*s.og*K:], K, src, ldb, 1, yg[p0:], P)
-				epilogueRows(yg, 0, s.og, p0, p1, P, act)
+				gemmEpilogue(yg, rg, b, w[g*s.og*K:], src, g*s.og, 0, s.og, p0, p1, P, K, ldb, act, ws)
 			}
 		})
 		return
@@ -254,13 +252,60 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 			wg := w[g*s.og*K:]
 			parallelFor(blocks, minParallelWork, func(lo, hi int) {
 				m0, m1 := lo*mb, min(hi*mb, s.og)
-				fillBias(yg, rg, b, g*s.og, m0, m1, 0, P, P)
-				gemm.Sgemm(false, false, m1-m0, P, K, 1, wg[m0*K:], K, src, P, 1, yg[m0*P:], P)
-				epilogueRows(yg, m0, m1, 0, P, P, act)
+				gemmEpilogue(yg, rg, b, wg, src, g*s.og, m0, m1, 0, P, P, K, P, act, ws)
 			})
 		}
 	}
 }
+
+// gemmEpilogue sets columns [p0, p1) of rows [m0, m1) of y (row stride ld) to
+// act(w·src + bias + r): rows m0.. of the filters w [·, K] times the K×(p1-p0) matrix
+// at src (row stride ldb), plus the bias b[o0+m] and the residual r (laid out like y)
+// when they are not nil.
+//
+// A product with few columns (the 7×7 layers of a network at batch 1) and a large
+// filter matrix runs faster transposed, yᵀ = srcᵀ·wᵀ, where OpenBLAS streams the
+// filters through its cache-blocked operand; the result is then transposed into y.
+func gemmEpilogue(y, r, b, w, src []float32, o0, m0, m1, p0, p1, ld, K, ldb int, act Activation, ws *Workspace) {
+	rows, cols := m1-m0, p1-p0
+	if cols > transposedMaxCols || rows*K < transposedMinWeights {
+		fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
+		gemm.Sgemm(false, false, rows, cols, K, 1, w[m0*K:], K, src, ldb, 1, y[m0*ld+p0:], ld)
+		epilogueRows(y, m0, m1, p0, p1, ld, act)
+		return
+	}
+	t := ws.get(cols * rows)
+	defer ws.put(t)
+	gemm.Sgemm(true, true, cols, rows, K, 1, src, ldb, w[m0*K:], K, 0, t, rows)
+	const blk = 16 // rows of y per pass: one cache line of each row of t
+	for mb := m0; mb < m1; mb += blk {
+		me := min(mb+blk, m1)
+		for p := range cols {
+			tp := t[p*rows : (p+1)*rows]
+			for m := mb; m < me; m++ {
+				y[m*ld+p0+p] = tp[m-m0]
+			}
+		}
+		for m := mb; m < me; m++ {
+			row := y[m*ld+p0 : m*ld+p1]
+			if r != nil {
+				addRows(row, r[m*ld+p0:m*ld+p1], Activation{})
+			}
+			var bias float32
+			if b != nil {
+				bias = b[o0+m]
+			}
+			act.applyBias(row, bias)
+		}
+	}
+}
+
+// Bounds of the transposed product in gemmEpilogue: at most this many columns, at least
+// this many filter weights.
+const (
+	transposedMaxCols    = 64
+	transposedMinWeights = 1 << 20
+)
 
 // fillBias sets columns [p0, p1) of rows [m0, m1) of y (row stride ld) to the bias
 // b[o0+m] of their row, or 0, plus the residual r (laid out like y) when r is not nil,

@@ -54,6 +54,7 @@ var convCases = []convCase{
 	{name: "tiled-3x3-256@14", n: 1, c: 256, h: 14, w: 14, o: 32, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: relu6}},
 	{name: "tiled-pointwise-2100", n: 1, c: 8, h: 10, w: 10, o: 2100, kh: 1, kw: 1},
 	{name: "rows-split-3x3", n: 1, c: 16, h: 10, w: 10, o: 64, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}}},
+	{name: "transposed-3x3-256to1024@7", n: 1, c: 256, h: 7, w: 7, o: 1024, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
 	{name: "same-5x5-asymmetric", n: 1, c: 3, h: 9, w: 8, o: 4, kh: 5, kw: 4, p: ConvParams{Pads: [4]int{2, 1, 2, 2}}},
 }
 
