@@ -10,6 +10,8 @@
 //     a model), so kernels panic on them rather than return errors.
 //   - Work is split over Threads() goroutines with ParallelFor, matrix products
 //     included: each worker calls package gemm on its own piece, single-threaded.
+//     Idle workers poll for the next piece of work for a while instead of sleeping,
+//     and SetThreads keeps GOMAXPROCS above the thread count (see parallel.go).
 //   - Hot loops that Go would not vectorise (depthwise convolution, pooling, epilogues,
 //     strided gathers) have AVX2/FMA assembly kernels on amd64, chosen at start-up,
 //     with plain Go fallbacks used elsewhere and tested alongside.

@@ -20,15 +20,16 @@ var (
 	threads  atomic.Int64
 	poolMu   sync.Mutex
 	poolSize int // workers started so far
-	// current is the latest ParallelFor job, which spinning workers poll for; parked
-	// workers are woken through poolQueue instead.
+	// current is the running ParallelFor job (or noJob), which spinning workers poll
+	// for; parked workers are woken through poolQueue instead.
 	current   atomic.Pointer[job]
+	noJob     = &job{}
 	parked    atomic.Int64 // workers waiting on poolQueue
 	poolQueue = make(chan *job, 64)
 )
 
 func init() {
-	current.Store(&job{})
+	current.Store(noJob)
 	SetThreads(runtime.NumCPU())
 }
 
@@ -170,4 +171,5 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 	}
 	j.run()
 	j.wait()
+	current.CompareAndSwap(j, noJob) // do not keep fn's captures alive
 }
