@@ -104,11 +104,21 @@ done
 xdotool mouseup 1
 wait_for 10 '.history | map(select(startswith("Brush"))) | length == 1'
 wait_for 10 '.timings_ms.stroke_end_to_preview != null'
+# With the layer's statistics in the disk cache the heatmap is live before any rewrite.
+if jq -e '.stats' "$STATUS" >/dev/null; then
+	wait_for 10 '.heat == "live" and .edits == 0'
+	echo "e2e: live heatmap before the rewrite"
+else
+	echo "e2e: no cached key statistics yet: the heatmap goes live with the rewrite"
+fi
 
 # Rewrite (Ctrl+R); the first run may compute the key statistics over imagenet-samples.
 xdotool key ctrl+r
 wait_for 300 '.edits == 1 and (.history[-1] | startswith("Rewrite"))'
 wait_for 10 '.top.modified_after != .top.modified_before'
+wait_for 10 '.stats and .heat == "live"'
+# The paste tool (T) shows the paste bar in the screenshot.
+xdotool key t
 sleep 1
 import -window root "$OUT/rulebrush-e2e.png"
 cp "$STATUS" "$OUT/status.json"

@@ -24,6 +24,10 @@ type Status struct {
 	View *View `json:"view,omitempty"`
 	// Dialog is the title of a question the app is asking, if any.
 	Dialog string `json:"dialog,omitempty"`
+	// Stats says the layer's key statistics are at hand; Heat is where the shown heatmap's
+	// direction comes from: "live" (the painted masks), "rewrite", or "" (none).
+	Stats bool   `json:"stats"`
+	Heat  string `json:"heat,omitempty"`
 }
 
 // View is where the exemplar is drawn in the window.
@@ -34,7 +38,7 @@ type View struct {
 // Status summarises the session and the latest preview r (may be nil).
 func (s *Session) Status(r *Result) Status {
 	st := Status{History: s.history.Labels(), Index: s.history.index, Layer: s.Layer,
-		Exemplars: len(s.Exemplars), Edits: len(s.Edits())}
+		Exemplars: len(s.Exemplars), Edits: len(s.Edits()), Stats: s.HasStats()}
 	if ex := s.Exemplar(); ex != nil {
 		st.Pastes = len(ex.Doc.Pastes())
 		for _, v := range ex.Mask().Pix {
@@ -49,6 +53,12 @@ func (s *Session) Status(r *Result) Status {
 			"modified_before": r.Top[1][0], "modified_after": r.Top[1][1],
 		}
 		st.PreviewMS = float64(r.Elapsed.Microseconds()) / 1000
+		switch {
+		case r.Heat != nil && r.HeatLive:
+			st.Heat = "live"
+		case r.Heat != nil:
+			st.Heat = "rewrite"
+		}
 	}
 	return st
 }
