@@ -46,6 +46,7 @@ type Result struct {
 	// HeatLive says d comes from the masks as painted now, not from the last rewrite.
 	HeatLive bool
 	Image    uint64 // identifies the exemplar's photo (PreviewRequest.OriginalKey)
+	Weights  uint64 // the edited model's weights it was computed with
 	Elapsed  time.Duration
 }
 
@@ -134,7 +135,7 @@ func (p *Previewer) Compute(ctx context.Context, req PreviewRequest) (*Result, e
 	if k <= 0 {
 		k = 5
 	}
-	r := &Result{Version: req.Version, Layer: req.Layer, Image: req.OriginalKey}
+	r := &Result{Version: req.Version, Layer: req.Layer, Image: req.OriginalKey, Weights: req.Weights}
 	// Each image is split at the layer (cached per image version); the model before the
 	// edits and, unless an edit sits before the layer, the model after them run on from
 	// the same cut, so a change of weights re-runs only the rest of the network.

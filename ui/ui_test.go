@@ -150,7 +150,7 @@ func TestRewriteAddsOneStepAndChangesAfter(t *testing.T) {
 	var r *app.Result
 	waitFor(t, "the preview after the rewrite", func() bool {
 		r = m.last
-		return r != nil && r != first && r.Heat != nil
+		return r != nil && r.Weights == s.WeightsVersion() && r.Heat != nil
 	})
 	if equal(r.Probs[app.Modified][app.After], first.Probs[app.Modified][app.After]) {
 		t.Fatal("the after predictions did not change")
