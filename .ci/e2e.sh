@@ -16,10 +16,23 @@ WORK=$(mktemp -d)
 STATUS="$WORK/status.json"
 APP_PID="" XVFB_PID="" DISPLAY_NUM=""
 
+# stop_app ends the app: SIGTERM, then SIGKILL if it has not exited within 10 s.
+stop_app() {
+	kill "$APP_PID" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$APP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$APP_PID" 2>/dev/null; then
+		echo "e2e: the app ignored SIGTERM for 10 s; killing it" >&2
+		kill -9 "$APP_PID" 2>/dev/null || true
+	fi
+	wait "$APP_PID" 2>/dev/null || true
+}
+
 cleanup() {
 	if [ -n "$APP_PID" ]; then
-		kill "$APP_PID" 2>/dev/null || true
-		wait "$APP_PID" 2>/dev/null || true
+		stop_app
 	fi
 	if [ -n "$XVFB_PID" ]; then
 		kill "$XVFB_PID" 2>/dev/null || true
@@ -143,8 +156,7 @@ sleep 1
 import -window root "$OUT/rulebrush-e2e-restore.png"
 xdotool key Return
 wait_for 60 '.edits == 1 and .pastes == 1 and .exemplars == 1'
-kill "$APP_PID"
-wait "$APP_PID" 2>/dev/null || true
+stop_app
 
 # Painting speed on a 1024x1024 exemplar: one fast drag, ~100 pointer samples a second.
 convert "$DATA/exemplars/police_van.jpg" -resize '1024x1024!' "$WORK/big.png"
@@ -164,7 +176,6 @@ xdotool mousemove "$x0" "$y0" mousedown 1 "${moves[@]}" mouseup 1
 wait_for 10 '.timings_ms.paint_image_pixels == 1048576 and .timings_ms.stroke_end_to_preview != null'
 echo "e2e: painting 1024x1024: $(jq -c '.timings_ms | {paint_samples, paint_samples_per_s, paint_sample_avg_ms, paint_sample_max_ms, stroke_end_to_preview}' "$STATUS")"
 cp "$STATUS" "$OUT/status-paint1024.json"
-kill "$APP_PID"
-wait "$APP_PID" 2>/dev/null || true
+stop_app
 APP_PID=""
 echo "e2e: ok; screenshots in $OUT"
