@@ -40,10 +40,11 @@ func (p ConvParams) OutSize(h, w, kh, kw int) (oh, ow int) {
 // not allocate. The zero value is ready to use; a nil *Workspace makes a kernel allocate
 // its own scratch. A Workspace must not be used by two calls at the same time.
 type Workspace struct {
-	col  []float32 // im2col matrix
-	mu   sync.Mutex
-	free [][]float32 // per-worker buffers, returned after each parallel chunk
-	wino winoCache   // transformed filters of Winograd convolutions
+	col   []float32 // im2col matrix
+	phase []float32 // stride-2 input split into phase planes (see phases)
+	mu    sync.Mutex
+	free  [][]float32 // per-worker buffers, returned after each parallel chunk
+	wino  winoCache   // transformed filters of Winograd convolutions
 }
 
 // NewWorkspace returns an empty workspace.
@@ -86,6 +87,7 @@ type convShape struct {
 	group          int
 	sh, sw, dh, dw int
 	pt, pl, pb, pr int
+	phased         bool // the input has been split into phase planes (see phases)
 }
 
 func newConvShape(y, x, w *tensor.Tensor, b []float32, p ConvParams) convShape {
@@ -197,6 +199,15 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 	hw, P := s.h*s.w, s.oh*s.ow
 	K := s.cg * s.kh * s.kw
 	pointwise := s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.pb == 0 && s.pr == 0
+	// A 1×1 kernel reads one phase only: gathering it directly is cheaper.
+	if s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1 && s.h == 2*s.oh && s.w == 2*s.ow && s.kh*s.kw > 1 {
+		if cap(ws.phase) < len(x) {
+			ws.phase = make([]float32, len(x))
+		}
+		ph := ws.phase[:len(x)]
+		phases(ph, x, s)
+		x, s.phased = ph, true
+	}
 	T := outBudget / s.og
 	if !pointwise {
 		T = min(T, colBudget/K)
@@ -355,12 +366,46 @@ func im2col(col, x []float32, s convShape) {
 	parallelFor(s.cg*s.kh*s.kw, ohw, func(lo, hi int) { im2colTile(col[lo*ohw:], x, s, lo, hi, 0, ohw) })
 }
 
+// phases splits every input plane [h,w] of x, for a stride-2 convolution with h = 2·oh
+// and w = 2·ow, into four oh×ow phase planes by row and column parity: plane 2a+b
+// holds the pixels (2y+a, 2x+b). Each row of the im2col matrix is then one phase plane
+// shifted by whole rows and columns, which im2colFlat copies in one piece instead of
+// gathering every other pixel row by row.
+func phases(ph, x []float32, s convShape) {
+	hw, ohw := s.h*s.w, s.oh*s.ow
+	parallelFor(s.n*s.c, hw, func(lo, hi int) {
+		for plane := lo; plane < hi; plane++ {
+			src, dst := x[plane*hw:(plane+1)*hw], ph[plane*hw:(plane+1)*hw]
+			for y := range s.oh {
+				for a := range 2 {
+					row := src[(2*y+a)*s.w : (2*y+a+1)*s.w]
+					deinterleave(dst[2*a*ohw+y*s.ow:][:s.ow], dst[(2*a+1)*ohw+y*s.ow:][:s.ow], row)
+				}
+			}
+		}
+	})
+}
+
 // im2colTile unfolds rows [r0, r1) and output columns [p0, p1) of the matrix whose row
 // (c, i, j) holds, for every output pixel, the input pixel under kernel tap (i, j) of
 // channel c, or 0 where the tap falls in the padding. x is one image group [cg,h,w];
 // col is row-major with p1-p0 columns, starting at row r0.
 func im2colTile(col, x []float32, s convShape, r0, r1, p0, p1 int) {
 	cols := p1 - p0
+	if s.phased {
+		// Tap (i, j) of output (oy, ox) reads input (2oy+i-pt, 2ox+j-pl): phase plane
+		// of that parity, at (oy+di, ox+dj).
+		ohw := s.oh * s.ow
+		ps := s
+		ps.h, ps.w = s.oh, s.ow
+		for r := r0; r < r1; r++ {
+			c, i, j := r/(s.kh*s.kw), r/s.kw%s.kh, r%s.kw
+			a, b := (i-s.pt)&1, (j-s.pl)&1
+			plane := x[(4*c+2*a+b)*ohw : (4*c+2*a+b+1)*ohw]
+			im2colFlat(col[(r-r0)*cols:(r-r0+1)*cols], plane, ps, (i-s.pt-a)/2, (j-s.pl-b)/2, p0, p1)
+		}
+		return
+	}
 	flat := s.sh == 1 && s.sw == 1 && s.ow == s.w
 	for r := r0; r < r1; r++ {
 		c, i, j := r/(s.kh*s.kw), r/s.kw%s.kh, r%s.kw

@@ -34,6 +34,7 @@ var convCases = []convCase{
 	{name: "resnet-stem-7x7s2p3", n: 1, c: 3, h: 40, w: 36, o: 16, kh: 7, kw: 7, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{3, 3, 3, 3}, Act: Activation{Kind: ActRelu}}},
 	{name: "resnet-3x3p1", n: 2, c: 32, h: 14, w: 14, o: 32, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
 	{name: "resnet-3x3s2p1", n: 1, c: 16, h: 15, w: 15, o: 32, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}}},
+	{name: "resnet-3x3s2p1-even", n: 2, c: 16, h: 14, w: 12, o: 32, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
 	{name: "resnet-1x1s2", n: 2, c: 32, h: 14, w: 14, o: 64, kh: 1, kw: 1, p: ConvParams{Strides: [2]int{2, 2}}},
 	{name: "vgg-3x3p1", n: 1, c: 16, h: 24, w: 24, o: 16, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}, Act: Activation{Kind: ActRelu}}},
 	{name: "dilation2", n: 1, c: 8, h: 17, w: 19, o: 12, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{2, 2, 2, 2}, Dilations: [2]int{2, 2}}},
