@@ -373,26 +373,6 @@ func (t *Trainer) give(d *tensor.Tensor) {
 	t.free[len(d.Data)] = append(t.free[len(d.Data)], d.Data)
 }
 
-// poolParams reads MaxPool and AveragePool attributes as the planner does.
-func poolParams(n *node) ops.PoolParams {
-	a := n.attrs
-	k := a.Ints("kernel_shape", nil)
-	p := ops.PoolParams{
-		Kernel: [2]int{int(k[0]), int(k[1])}, Strides: [2]int{1, 1}, Dilations: [2]int{1, 1},
-		CeilMode: a.Int("ceil_mode", 0) != 0, CountIncludePad: a.Int("count_include_pad", 0) != 0,
-	}
-	if s := a.Ints("strides", nil); len(s) == 2 {
-		p.Strides = [2]int{int(s[0]), int(s[1])}
-	}
-	if d := a.Ints("dilations", nil); len(d) == 2 {
-		p.Dilations = [2]int{int(d[0]), int(d[1])}
-	}
-	if pd := a.Ints("pads", nil); len(pd) == 4 {
-		p.Pads = [4]int{int(pd[0]), int(pd[1]), int(pd[2]), int(pd[3])}
-	}
-	return p
-}
-
 // pads reads a Pad node's pads as the planner does.
 func (t *Trainer) pads(n *node) ([]int, error) {
 	var pads []int64

@@ -183,23 +183,10 @@ func buildPool(b *planner, n *node) error {
 	if ap := a.String("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
 		return fmt.Errorf("auto_pad %s is not supported", ap)
 	}
-	k := a.Ints("kernel_shape", nil)
-	if len(k) != 2 {
+	if k := a.Ints("kernel_shape", nil); len(k) != 2 {
 		return fmt.Errorf("kernel_shape %v: want 2 values", k)
 	}
-	p := ops.PoolParams{
-		Kernel: [2]int{int(k[0]), int(k[1])}, Strides: [2]int{1, 1}, Dilations: [2]int{1, 1},
-		CeilMode: a.Int("ceil_mode", 0) != 0, CountIncludePad: a.Int("count_include_pad", 0) != 0,
-	}
-	if s := a.Ints("strides", nil); len(s) == 2 {
-		p.Strides = [2]int{int(s[0]), int(s[1])}
-	}
-	if d := a.Ints("dilations", nil); len(d) == 2 {
-		p.Dilations = [2]int{int(d[0]), int(d[1])}
-	}
-	if pd := a.Ints("pads", nil); len(pd) == 4 {
-		p.Pads = [4]int{int(pd[0]), int(pd[1]), int(pd[2]), int(pd[3])}
-	}
+	p := poolParams(n)
 	if len(n.out) > 1 && n.out[1] != "" {
 		return fmt.Errorf("the Indices output is not supported")
 	}
@@ -215,6 +202,27 @@ func buildPool(b *planner, n *node) error {
 		b.emit(func() { ops.AveragePool(y, x, p) })
 	}
 	return nil
+}
+
+// poolParams reads MaxPool and AveragePool attributes; the planner has checked that
+// kernel_shape has two values.
+func poolParams(n *node) ops.PoolParams {
+	a := n.attrs
+	k := a.Ints("kernel_shape", nil)
+	p := ops.PoolParams{
+		Kernel: [2]int{int(k[0]), int(k[1])}, Strides: [2]int{1, 1}, Dilations: [2]int{1, 1},
+		CeilMode: a.Int("ceil_mode", 0) != 0, CountIncludePad: a.Int("count_include_pad", 0) != 0,
+	}
+	if s := a.Ints("strides", nil); len(s) == 2 {
+		p.Strides = [2]int{int(s[0]), int(s[1])}
+	}
+	if d := a.Ints("dilations", nil); len(d) == 2 {
+		p.Dilations = [2]int{int(d[0]), int(d[1])}
+	}
+	if pd := a.Ints("pads", nil); len(pd) == 4 {
+		p.Pads = [4]int{int(pd[0]), int(pd[1]), int(pd[2]), int(pd[3])}
+	}
+	return p
 }
 
 func buildGlobalAveragePool(b *planner, n *node) error {
