@@ -84,18 +84,23 @@ func checkEntries(t *testing.T, m *Model, layer string, g *tensor.Tensor, rel fl
 	entries := []int{byMag[0], byMag[1], r.IntN(len(w0)), r.IntN(len(w0)), r.IntN(len(w0))}
 	w := slices.Clone(w0)
 	for _, i := range entries {
-		h := rel * math.Max(math.Abs(float64(w0[i])), rms)
-		w[i] = float32(float64(w0[i]) + h)
-		set(w)
-		lp := loss()
-		w[i] = float32(float64(w0[i]) - h)
-		set(w)
-		lm := loss()
-		w[i] = w0[i]
-		num := (lp - lm) / (float64(w0[i]+float32(h)) - float64(w0[i]-float32(h)))
+		// Float32 rounding of the loss dominates small steps and kinks dominate large
+		// ones, so the gradient must match the central difference at one of two steps.
 		got := float64(g.Data[i])
-		if math.Abs(num-got) > 0.05*math.Abs(num)+0.03*gmax {
-			t.Errorf("%s[%d]: gradient %.6g, central difference %.6g (largest |g| %.3g)", layer, i, got, num, gmax)
+		var nums []float64
+		for _, step := range []float64{rel, 10 * rel} {
+			h := step * math.Max(math.Abs(float64(w0[i])), rms)
+			w[i] = float32(float64(w0[i]) + h)
+			set(w)
+			lp := loss()
+			w[i] = float32(float64(w0[i]) - h)
+			set(w)
+			lm := loss()
+			w[i] = w0[i]
+			nums = append(nums, (lp-lm)/(float64(w0[i]+float32(h))-float64(w0[i]-float32(h))))
+		}
+		if !slices.ContainsFunc(nums, func(num float64) bool { return math.Abs(num-got) <= 0.05*math.Abs(num)+0.03*gmax }) {
+			t.Errorf("%s[%d]: gradient %.6g, central differences %.6g (largest |g| %.3g)", layer, i, got, nums, gmax)
 		}
 	}
 }
