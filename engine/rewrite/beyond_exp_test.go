@@ -1,6 +1,6 @@
 package rewrite
 
-// Rewrite variants measured in docs/rewrite-beyond-paper.md. None beat grown masks (see
+// Rewrite variants measured in engine/rewrite/beyond-paper.md. None beat grown masks (see
 // GrowMask), so they live with the experiments rather than in the package.
 
 import (

@@ -272,7 +272,7 @@ func (b *bench) autoExemplars(layer string, d []float32, q, minFrac float64, tex
 	return ex
 }
 
-// TestBeyondPaper runs the experiments of docs/rewrite-beyond-paper.md when
+// TestBeyondPaper runs the experiments of engine/rewrite/beyond-paper.md when
 // RULEBRUSH_BEYOND names them (comma-separated prefixes, or "all"). Slow: minutes.
 func TestBeyondPaper(t *testing.T) {
 	sel := os.Getenv("RULEBRUSH_BEYOND")
