@@ -3,6 +3,8 @@ package canvas
 import (
 	"image"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/disintegration/imaging"
 )
@@ -93,6 +95,23 @@ func blend(dst, tex *image.NRGBA, mask *image.Alpha, r image.Rectangle, opacity 
 
 // blendFeathered is blend with the mask blurred by two box passes of radius rb.
 func blendFeathered(dst, tex *image.NRGBA, mask *image.Alpha, r image.Rectangle, opacity float32, rb int) {
+	// Each band blurs the mask rows it needs itself, so bands are exact and independent:
+	// large regions are split over the cores.
+	if bands := min(runtime.GOMAXPROCS(0), r.Dy()/64); bands > 1 && r.Dx()*r.Dy() >= 1<<18 {
+		var wg sync.WaitGroup
+		for i := range bands {
+			band := r
+			band.Min.Y = r.Min.Y + i*r.Dy()/bands
+			band.Max.Y = r.Min.Y + (i+1)*r.Dy()/bands
+			wg.Go(func() { blendFeatheredBand(dst, tex, mask, band, opacity, rb) })
+		}
+		wg.Wait()
+		return
+	}
+	blendFeatheredBand(dst, tex, mask, r, opacity, rb)
+}
+
+func blendFeatheredBand(dst, tex *image.NRGBA, mask *image.Alpha, r image.Rectangle, opacity float32, rb int) {
 	soft := blurRect(mask, r, rb)
 	w := r.Dx()
 	for y := r.Min.Y; y < r.Max.Y; y++ {

@@ -266,3 +266,50 @@ func TestMixRounding(t *testing.T) {
 		t.Errorf("transparent texture changed the pixel: %v", o)
 	}
 }
+
+// A large feathered blend is split into bands over the cores; the bands give the pixels
+// one pass over the whole region gives, up to the rounding of the blur's running sums
+// (one level).
+func TestFeatheredBandsMatchOnePass(t *testing.T) {
+	const w, h = 700, 600
+	mask := image.NewAlpha(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			if (x-350)*(x-350)+(y-300)*(y-300) < 250*250 || (x/37+y/53)%3 == 0 {
+				mask.Pix[y*mask.Stride+x] = 255
+			}
+		}
+	}
+	tex := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range tex.Pix {
+		tex.Pix[i] = uint8(i * 13)
+	}
+	base := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range base.Pix {
+		base.Pix[i] = uint8(i * 7)
+	}
+	banded, whole := clone(base), clone(base)
+	r := image.Rect(3, 5, w-2, h-1)
+	blendFeathered(banded, tex, mask, r, 0.8, 6)
+	blendFeatheredBand(whole, tex, mask, r, 0.8, 6)
+	differ := 0
+	for i, v := range banded.Pix {
+		d := int(v) - int(whole.Pix[i])
+		if d < -1 || d > 1 {
+			t.Fatalf("byte %d: banded %d, one pass %d", i, v, whole.Pix[i])
+		}
+		if d != 0 {
+			differ++
+		}
+	}
+	t.Logf("%d of %d bytes differ by one level", differ, len(banded.Pix))
+	if bytes.Equal(banded.Pix, base.Pix) {
+		t.Fatal("the blend changed nothing")
+	}
+}
+
+func clone(m *image.NRGBA) *image.NRGBA {
+	c := *m
+	c.Pix = append([]uint8(nil), m.Pix...)
+	return &c
+}
