@@ -334,10 +334,7 @@ func fillBias(y, r, b []float32, o0, m0, m1, p0, p1, ld int) {
 			fill(d, bias)
 			continue
 		}
-		src := r[m*ld+p0 : m*ld+p1]
-		for i := range d {
-			d[i] = src[i] + bias
-		}
+		addBias(d, r[m*ld+p0:m*ld+p1], bias)
 	}
 }
 

@@ -17,6 +17,19 @@ func addClamp(y []float32, b, lo, hi float32) {
 	}
 }
 
+// addBias sets y[i] = src[i] + b for i < len(y).
+func addBias(y, src []float32, b float32) {
+	src = src[:len(y)]
+	i := 0
+	if n8 := len(y) &^ 7; hasAVX2FMA && n8 > 0 {
+		addBiasAVX(&y[0], &src[0], n8, b)
+		i = n8
+	}
+	for ; i < len(y); i++ {
+		y[i] = src[i] + b
+	}
+}
+
 // dw9 sets y[i] = min(max(b + Σ_t w[t]*src[t][i], lo), hi) for i < len(y). Every
 // src[t] must hold at least len(y) rounded up to a multiple of 8 values, because the
 // vector kernel computes whole vectors (the extra results are discarded).

@@ -27,6 +27,11 @@ func xgetbv() (eax, edx uint32)
 //go:noescape
 func addClampAVX(y *float32, n int, b, lo, hi float32)
 
+// addBiasAVX sets y[i] = src[i] + b for i < n, n a multiple of 8.
+//
+//go:noescape
+func addBiasAVX(y, src *float32, n int, b float32)
+
 // dw9AVX sets y[i] = min(max(b + Σ_t w[t]*src[t][i], lo), hi) for i < n, n a multiple
 // of 8: nine taps of a 3×3 depthwise filter, each read from its own row pointer.
 //

@@ -314,3 +314,39 @@ finish:
 done:
 	VZEROUPPER
 	RET
+
+// func addBiasAVX(y, src *float32, n int, b float32)
+TEXT ·addBiasAVX(SB), NOSPLIT, $0-28
+	MOVQ y+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS b+24(FP), Y0
+	XORQ AX, AX
+	CMPQ CX, $32
+	JL   tail8
+
+loop32:
+	VADDPS (SI)(AX*4), Y0, Y3
+	VADDPS 32(SI)(AX*4), Y0, Y4
+	VADDPS 64(SI)(AX*4), Y0, Y5
+	VADDPS 96(SI)(AX*4), Y0, Y6
+	VMOVUPS Y3, (DI)(AX*4)
+	VMOVUPS Y4, 32(DI)(AX*4)
+	VMOVUPS Y5, 64(DI)(AX*4)
+	VMOVUPS Y6, 96(DI)(AX*4)
+	ADDQ $32, AX
+	LEAQ 32(AX), DX
+	CMPQ DX, CX
+	JLE  loop32
+
+tail8:
+	CMPQ AX, CX
+	JGE  done
+	VADDPS (SI)(AX*4), Y0, Y3
+	VMOVUPS Y3, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP  tail8
+
+done:
+	VZEROUPPER
+	RET
