@@ -9,7 +9,6 @@ import (
 	"image"
 	"image/color"
 	"slices"
-	"time"
 
 	"github.com/rulebrush/rulebrush/engine"
 	"github.com/rulebrush/rulebrush/engine/tensor"
@@ -78,24 +77,7 @@ func RewriteMany(ctx context.Context, m *engine.Model, layer string, st *Stats, 
 			return nil, fmt.Errorf("layer %q: clean images: %w", layer, err)
 		}
 	}
-	start := time.Now()
-	pr := newProblem(kd, d, rank)
-	lam, err := pr.solve(ctx, opt.SolveOptions)
-	if err != nil {
-		return nil, fmt.Errorf("layer %q: %w", layer, err)
-	}
-	e := &Edit{
-		Layer: layer, Rank: rank, D: d, EigFloor: abs,
-		WShape:       [4]int{kd.o, kd.in, kd.kh, kd.kw},
-		Lambda:       make([]float32, len(lam)),
-		LossBefore:   pr.loss(make([]float64, len(lam))),
-		SolveSeconds: time.Since(start).Seconds(),
-	}
-	for i, v := range lam {
-		e.Lambda[i] = float32(v)
-	}
-	e.LossAfter = pr.loss(lam)
-	return e, nil
+	return solveEdit(ctx, layer, kd, d, rank, abs, opt.SolveOptions)
 }
 
 // withClean appends the keys and values of clean images, unmodified, to kd, with loss

@@ -70,14 +70,19 @@ func Rewrite(ctx context.Context, m *engine.Model, layer string, st *Stats, ex [
 	if err != nil {
 		return nil, fmt.Errorf("layer %q: %w", layer, err)
 	}
+	return solveEdit(ctx, layer, kd, d, rank, abs, opt.SolveOptions)
+}
+
+// solveEdit finds Λ for keys and direction d and packages the result as an Edit.
+func solveEdit(ctx context.Context, layer string, kd *keyData, d []float32, rank int, eigFloor float64, opt SolveOptions) (*Edit, error) {
 	start := time.Now()
 	pr := newProblem(kd, d, rank)
-	lam, err := pr.solve(ctx, opt.SolveOptions)
+	lam, err := pr.solve(ctx, opt)
 	if err != nil {
 		return nil, fmt.Errorf("layer %q: %w", layer, err)
 	}
 	e := &Edit{
-		Layer: layer, Rank: rank, D: d, EigFloor: abs,
+		Layer: layer, Rank: rank, D: d, EigFloor: eigFloor,
 		WShape:       [4]int{kd.o, kd.in, kd.kh, kd.kw},
 		Lambda:       make([]float32, len(lam)),
 		LossBefore:   pr.loss(make([]float64, len(lam))),
