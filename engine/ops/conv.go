@@ -43,8 +43,9 @@ type Workspace struct {
 	col   []float32 // im2col matrix
 	phase []float32 // stride-2 input split into phase planes (see phases)
 	mu    sync.Mutex
-	free  [][]float32 // per-worker buffers, returned after each parallel chunk
-	wino  winoCache   // transformed filters of Winograd convolutions
+	free  [][]float32                // per-worker buffers, returned after each parallel chunk
+	wino  winoCache                  // transformed filters of Winograd convolutions
+	packs map[packKey]*packedFilters // filters laid out for the packed GEMM
 }
 
 // NewWorkspace returns an empty workspace.
@@ -208,16 +209,39 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 		phases(ph, x, s)
 		x, s.phased = ph, true
 	}
+	// With the packed kernel the filters of each group are laid out once, here, before
+	// the workers share them.
+	var packed []*packedFilters
+	if havePackedKernel && hasAVX2FMA {
+		packed = make([]*packedFilters, s.group)
+		for g := range packed {
+			packed[g] = ws.packedFilters(w, g*s.og*K, s.og, K)
+		}
+	}
 	T := outBudget / s.og
 	if !pointwise {
 		T = min(T, colBudget/K)
 	}
 	T = min(P, max(T, minTile))
 	tiles := (P + T - 1) / T
-	T = min(P, ((P+tiles-1)/tiles+3)&^3) // equal tiles, whole 4-column panels of the GEMM kernel
-	tiles = (P + T - 1) / T
-	tasks := s.n * s.group * tiles
 	threads := Threads()
+	tile := func(t int) (p0, p1 int) { return t * T, min(t*T+T, P) }
+	if packed == nil {
+		T = min(P, ((P+tiles-1)/tiles+3)&^3) // equal tiles, whole 4-column panels of the GEMM kernel
+		tiles = (P + T - 1) / T
+	} else {
+		// Tiles of whole kernel panels, as many as keeps every worker equally busy.
+		panels := (P + packCols - 1) / packCols
+		for tiles < panels && s.n*s.group*tiles > threads && s.n*s.group*tiles%threads != 0 {
+			tiles++
+		}
+		tiles = min(tiles, panels)
+		T = min(P, (panels+tiles-1)/tiles*packCols)
+		tile = func(t int) (p0, p1 int) {
+			return min(t*panels/tiles*packCols, P), min((t+1)*panels/tiles*packCols, P)
+		}
+	}
+	tasks := s.n * s.group * tiles
 	if tasks >= threads || s.og < 32 {
 		parallelFor(tasks, 2*s.og*K*T, func(lo, hi int) {
 			var col []float32
@@ -226,9 +250,9 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 				defer ws.put(col)
 			}
 			for task := lo; task < hi; task++ {
-				ng, tile := task/tiles, task%tiles
+				ng := task / tiles
 				n, g := ng/s.group, ng%s.group
-				p0, p1 := tile*T, min(tile*T+T, P)
+				p0, p1 := tile(task % tiles)
 				xg := x[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
 				yg := y[(n*s.o+g*s.og)*P : (n*s.o+(g+1)*s.og)*P]
 				rg := residual(r, (n*s.o+g*s.og)*P, s.og*P)
@@ -237,7 +261,7 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 					im2colTile(col[:K*(p1-p0)], xg, s, 0, K, p0, p1)
 					src, ldb = col, p1-p0
 				}
-				gemmEpilogue(yg, rg, b, w[g*s.og*K:], src, g*s.og, 0, s.og, p0, p1, P, K, ldb, act, ws)
+				gemmEpilogue(yg, rg, b, w[g*s.og*K:], packedGroup(packed, g), src, g*s.og, 0, s.og, p0, p1, P, K, ldb, act, ws)
 			}
 		})
 		return
@@ -248,7 +272,11 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 	if !pointwise {
 		col = ws.floats(K * P)
 	}
-	mb := (s.og/threads + 15) &^ 15
+	align := 16 // rows of OpenBLAS's kernel
+	if packed != nil {
+		align = packRows
+	}
+	mb := (s.og/threads + align - 1) / align * align
 	blocks := (s.og + mb - 1) / mb
 	for n := range s.n {
 		for g := range s.group {
@@ -260,25 +288,40 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 				im2col(col, xg, s)
 				src = col
 			}
-			wg := w[g*s.og*K:]
+			wg, pg := w[g*s.og*K:], packedGroup(packed, g)
 			parallelFor(blocks, minParallelWork, func(lo, hi int) {
 				m0, m1 := lo*mb, min(hi*mb, s.og)
-				gemmEpilogue(yg, rg, b, wg, src, g*s.og, m0, m1, 0, P, P, K, P, act, ws)
+				gemmEpilogue(yg, rg, b, wg, pg, src, g*s.og, m0, m1, 0, P, P, K, P, act, ws)
 			})
 		}
 	}
 }
 
+// packedGroup returns the packed filters of group g, or nil when there are none.
+func packedGroup(packed []*packedFilters, g int) *packedFilters {
+	if packed == nil {
+		return nil
+	}
+	return packed[g]
+}
+
 // gemmEpilogue sets columns [p0, p1) of rows [m0, m1) of y (row stride ld) to
 // act(w·src + bias + r): rows m0.. of the filters w [·, K] times the K×(p1-p0) matrix
 // at src (row stride ldb), plus the bias b[o0+m] and the residual r (laid out like y)
-// when they are not nil.
+// when they are not nil. The product runs on the packed kernel when pw, the same
+// filters packed, is not nil, and on OpenBLAS otherwise.
 //
-// A product with few columns (the 7×7 layers of a network at batch 1) and a large
-// filter matrix runs faster transposed, yᵀ = srcᵀ·wᵀ, where OpenBLAS streams the
-// filters through its cache-blocked operand; the result is then transposed into y.
-func gemmEpilogue(y, r, b, w, src []float32, o0, m0, m1, p0, p1, ld, K, ldb int, act Activation, ws *Workspace) {
+// On OpenBLAS, a product with few columns (the 7×7 layers of a network at batch 1) and
+// a large filter matrix runs faster transposed, yᵀ = srcᵀ·wᵀ, where OpenBLAS streams
+// the filters through its cache-blocked operand; the result is then transposed into y.
+func gemmEpilogue(y, r, b, w []float32, pw *packedFilters, src []float32, o0, m0, m1, p0, p1, ld, K, ldb int, act Activation, ws *Workspace) {
 	rows, cols := m1-m0, p1-p0
+	if pw != nil {
+		fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
+		gemmPacked(y[p0:], ld, pw, m0, m1, src, ldb, cols, ws)
+		epilogueRows(y, m0, m1, p0, p1, ld, act)
+		return
+	}
 	if cols > transposedMaxCols || rows*K < transposedMinWeights {
 		fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
 		gemm.Sgemm(false, false, rows, cols, K, 1, w[m0*K:], K, src, ldb, 1, y[m0*ld+p0:], ld)

@@ -37,6 +37,7 @@ func TestConvBackwardFiniteDifferences(t *testing.T) {
 			y := tensor.New(tc.n, tc.o, oh, ow)
 			ws := NewWorkspace()
 			loss := func() float64 {
+				WeightsChanged(w.Data) // numGrad perturbs w in place
 				Conv(y, x, w, b.Data, tc.p, ws)
 				return dot(r.Data, y.Data)
 			}

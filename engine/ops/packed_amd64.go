@@ -1,0 +1,28 @@
+package ops
+
+// havePackedKernel reports whether the CPU and OS run the AVX-512 kernels of the packed
+// GEMM; without them the convolutions call OpenBLAS.
+var havePackedKernel = detectAVX512()
+
+func detectAVX512() bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xe6 != 0xe6 { // the OS saves the opmask and ZMM state
+		return false
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	return b7&(1<<16) != 0 // AVX512F
+}
+
+// kernel14x32 adds the product of a [k][14] and b [k][32] to rows [0, rows) of c (row
+// stride ldc), in the columns whose bit is set in mask. rows is 1 to 14.
+//
+//go:noescape
+func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32)
+
+// packPanel32 copies k rows of 32 floats from src (row stride ld) into dst [k][32],
+// reading only the columns whose bit is set in mask and writing zeros for the others.
+//
+//go:noescape
+func packPanel32(k int, src *float32, ld int, dst *float32, mask uint32)

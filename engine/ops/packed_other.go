@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package ops
+
+// havePackedKernel is false: the packed GEMM's vector kernels are written for amd64, and
+// convolutions elsewhere call the matrix library.
+var havePackedKernel = false
+
+func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32) {
+	kernel14x32Ref(k, a, b, c, ldc, rows, mask)
+}
+
+func packPanel32(k int, src *float32, ld int, dst *float32, mask uint32) {
+	packPanel32Ref(k, src, ld, dst, mask)
+}
