@@ -318,7 +318,7 @@ func gemmEpilogue(y, r, b, w []float32, pw *packedFilters, src []float32, o0, m0
 	rows, cols := m1-m0, p1-p0
 	if pw != nil {
 		fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
-		gemmPacked(y[p0:], ld, pw, m0, m1, src, ldb, cols, ws)
+		gemmPacked(y[p0:], ld, pw, m0, m1, src, ldb, cols, true, ws)
 		epilogueRows(y, m0, m1, p0, p1, ld, act)
 		return
 	}

@@ -71,13 +71,20 @@ func packFilters(a, w []float32, m, k int) {
 	}
 }
 
-// gemmPacked adds A·B to rows [m0, m1) and columns [0, n) of c (row stride ldc), with A
-// rows [m0, m1) of pf (m0 a multiple of packRows) and B [pf.k][n] at row stride ldb.
+// gemmPacked adds A·B to rows [m0, m1) and columns [0, n) of c (row stride ldc), or
+// stores it there when add is false, with A rows [m0, m1) of pf (m0 a multiple of
+// packRows) and B [pf.k][n] at row stride ldb.
 //
 // B is copied into panels a block of packDepth rows and at most packBlock floats at a
 // time, so that the block stays in L2 while every panel of A passes over it.
-func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, b []float32, ldb, n int, ws *Workspace) {
+func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, b []float32, ldb, n int, add bool, ws *Workspace) {
 	if m0 >= m1 || n == 0 {
+		return
+	}
+	if pf.k == 0 && !add {
+		for i := m0; i < m1; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
 		return
 	}
 	if m0%packRows != 0 || m1 > pf.m || len(c) < (m1-1)*ldc+n || pf.k > 0 && len(b) < (pf.k-1)*ldb+n {
@@ -100,7 +107,7 @@ func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, b []float32
 				a := &pf.a[i*K+k0*packRows]
 				rows := min(packRows, m1-i)
 				for j := range panels {
-					kernel14x32(kl, a, &bp[j*kl*packCols], &c[i*ldc+j0+j*packCols], ldc, rows, colMask(cols-j*packCols))
+					kernel14x32(kl, a, &bp[j*kl*packCols], &c[i*ldc+j0+j*packCols], ldc, rows, colMask(cols-j*packCols), add || k0 > 0)
 				}
 			}
 		}
@@ -116,8 +123,9 @@ func colMask(left int) uint32 {
 }
 
 // kernel14x32Ref is the reference for kernel14x32: it adds the product of a [k][14]
-// and b [k][32] to rows [0, rows) of c (row stride ldc), in the columns of mask.
-func kernel14x32Ref(k int, a, b, c *float32, ldc, rows int, mask uint32) {
+// and b [k][32] to rows [0, rows) of c (row stride ldc), or stores it when add is
+// false, in the columns of mask.
+func kernel14x32Ref(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool) {
 	as, bs := unsafe.Slice(a, k*packRows), unsafe.Slice(b, k*packCols)
 	for i := range rows {
 		for j := range packCols {
@@ -128,7 +136,11 @@ func kernel14x32Ref(k int, a, b, c *float32, ldc, rows int, mask uint32) {
 			for p := range k {
 				sum += as[p*packRows+i] * bs[p*packCols+j]
 			}
-			*(*float32)(unsafe.Add(unsafe.Pointer(c), 4*(i*ldc+j))) += sum
+			dst := (*float32)(unsafe.Add(unsafe.Pointer(c), 4*(i*ldc+j)))
+			if add {
+				sum += *dst
+			}
+			*dst = sum
 		}
 	}
 }

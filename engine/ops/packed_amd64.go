@@ -16,10 +16,11 @@ func detectAVX512() bool {
 }
 
 // kernel14x32 adds the product of a [k][14] and b [k][32] to rows [0, rows) of c (row
-// stride ldc), in the columns whose bit is set in mask. rows is 1 to 14.
+// stride ldc), or stores it there when add is false, in the columns whose bit is set in
+// mask. rows is 1 to 14.
 //
 //go:noescape
-func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32)
+func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool)
 
 // packPanel32 copies k rows of 32 floats from src (row stride ld) into dst [k][32],
 // reading only the columns whose bit is set in mask and writing zeros for the others.

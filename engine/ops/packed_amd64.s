@@ -2,12 +2,13 @@
 
 // The packed GEMM kernels need AVX-512F (see packed_amd64.go for the layouts).
 
-// func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32)
+// func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool)
 //
 // Accumulates the 14x32 product of a [k][14] and b [k][32] in Z0-Z27 (row i in
 // Z(2i), Z(2i+1)), broadcasting each filter weight once for its two FMAs, then adds
-// rows [0, rows) to c under the column masks K1 (columns 0-15) and K2 (16-31).
-TEXT ·kernel14x32(SB), NOSPLIT, $0-52
+// rows [0, rows) to c, or stores them when add is false, under the column masks K1
+// (columns 0-15) and K2 (16-31).
+TEXT ·kernel14x32(SB), NOSPLIT, $0-53
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
@@ -100,6 +101,9 @@ loop:
 	DECQ CX
 	JNZ loop
 store:
+	MOVBLZX add+52(FP), R9
+	TESTL R9, R9
+	JZ overwrite
 	VMOVUPS (DI), K1, Z28
 	VADDPS Z28, Z0, Z0
 	VMOVUPS Z0, K1, (DI)
@@ -222,6 +226,75 @@ store:
 	VMOVUPS Z26, K1, (DI)
 	VMOVUPS 64(DI), K2, Z29
 	VADDPS Z29, Z27, Z27
+	VMOVUPS Z27, K2, 64(DI)
+	JMP done
+overwrite:
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z2, K1, (DI)
+	VMOVUPS Z3, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z4, K1, (DI)
+	VMOVUPS Z5, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z6, K1, (DI)
+	VMOVUPS Z7, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z8, K1, (DI)
+	VMOVUPS Z9, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z10, K1, (DI)
+	VMOVUPS Z11, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z12, K1, (DI)
+	VMOVUPS Z13, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z14, K1, (DI)
+	VMOVUPS Z15, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z16, K1, (DI)
+	VMOVUPS Z17, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z18, K1, (DI)
+	VMOVUPS Z19, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z20, K1, (DI)
+	VMOVUPS Z21, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z22, K1, (DI)
+	VMOVUPS Z23, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z24, K1, (DI)
+	VMOVUPS Z25, K2, 64(DI)
+	DECQ DX
+	JZ done
+	ADDQ SI, DI
+	VMOVUPS Z26, K1, (DI)
 	VMOVUPS Z27, K2, 64(DI)
 done:
 	VZEROUPPER

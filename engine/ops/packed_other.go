@@ -6,8 +6,8 @@ package ops
 // convolutions elsewhere call the matrix library.
 var havePackedKernel = false
 
-func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32) {
-	kernel14x32Ref(k, a, b, c, ldc, rows, mask)
+func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool) {
+	kernel14x32Ref(k, a, b, c, ldc, rows, mask, add)
 }
 
 func packPanel32(k int, src *float32, ld int, dst *float32, mask uint32) {

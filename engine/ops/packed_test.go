@@ -23,9 +23,11 @@ func TestPackedKernelsMatchReference(t *testing.T) {
 			c := testutil.RandSlice(rng, packRows*tc.ldc)
 			want := append([]float32(nil), c...)
 			mask := colMask(tc.cols)
-			kernel14x32(tc.k, &a[0], &b[0], &c[0], tc.ldc, tc.rows, mask)
-			kernel14x32Ref(tc.k, &a[0], &b[0], &want[0], tc.ldc, tc.rows, mask)
-			assertNear(t, c, want, 1e-5)
+			for _, add := range []bool{true, false} {
+				kernel14x32(tc.k, &a[0], &b[0], &c[0], tc.ldc, tc.rows, mask, add)
+				kernel14x32Ref(tc.k, &a[0], &b[0], &want[0], tc.ldc, tc.rows, mask, add)
+				assertNear(t, c, want, 1e-5)
+			}
 
 			src := testutil.RandSlice(rng, (tc.k+1)*tc.ldc)
 			got, ref := make([]float32, tc.k*packCols+1), make([]float32, tc.k*packCols+1)
@@ -49,21 +51,26 @@ func TestGemmPackedMatchesNaive(t *testing.T) {
 			ldb, ldc := tc.n+3, tc.n+5
 			w := testutil.RandSlice(rng, max(tc.m*tc.k, 1))
 			b := testutil.RandSlice(rng, max(tc.k*ldb, 1))
-			c := testutil.RandSlice(rng, tc.m*ldc)
-			want := append([]float32(nil), c...)
-			for i := tc.m0; i < tc.m1; i++ {
-				for j := range tc.n {
-					var s float64
-					for p := range tc.k {
-						s += float64(w[i*tc.k+p]) * float64(b[p*ldb+j])
-					}
-					want[i*ldc+j] += float32(s)
-				}
-			}
 			ws := NewWorkspace()
 			pf := ws.packedFilters(w, 0, tc.m, tc.k)
-			gemmPacked(c, ldc, pf, tc.m0, tc.m1, b, ldb, tc.n, ws)
-			assertNear(t, c, want, 1e-4*math.Sqrt(float64(tc.k+1)))
+			for _, add := range []bool{true, false} {
+				c := testutil.RandSlice(rng, tc.m*ldc)
+				want := append([]float32(nil), c...)
+				for i := tc.m0; i < tc.m1; i++ {
+					for j := range tc.n {
+						var s float64
+						if add {
+							s = float64(want[i*ldc+j])
+						}
+						for p := range tc.k {
+							s += float64(w[i*tc.k+p]) * float64(b[p*ldb+j])
+						}
+						want[i*ldc+j] = float32(s)
+					}
+				}
+				gemmPacked(c, ldc, pf, tc.m0, tc.m1, b, ldb, tc.n, add, ws)
+				assertNear(t, c, want, 1e-4*math.Sqrt(float64(tc.k+1)))
+			}
 		})
 	}
 }
@@ -84,7 +91,7 @@ func BenchmarkPackedKernel(b *testing.B) {
 	bp := make([]float32, k*packCols)
 	c := make([]float32, packRows*packCols)
 	for b.Loop() {
-		kernel14x32(k, &a[0], &bp[0], &c[0], packCols, packRows, colMask(packCols))
+		kernel14x32(k, &a[0], &bp[0], &c[0], packCols, packRows, colMask(packCols), true)
 	}
 	b.ReportMetric(2*packRows*packCols*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -110,7 +117,7 @@ func BenchmarkGemmPacked(b *testing.B) {
 		b.Run(fmt.Sprintf("packed/%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) {
 			i := 0
 			for b.Loop() {
-				gemmPacked(c, sh.n, packed[i%copies], 0, sh.m, x, sh.n, sh.n, ws)
+				gemmPacked(c, sh.n, packed[i%copies], 0, sh.m, x, sh.n, sh.n, true, ws)
 				i++
 			}
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
