@@ -4,7 +4,9 @@ import (
 	"context"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/rulebrush/rulebrush/engine"
@@ -51,5 +53,42 @@ func TestBigModels(t *testing.T) {
 				t.Errorf("%s: logits differ by %.3g, more than 1e-3 of %.3g", name, worst, scale)
 			}
 		})
+	}
+}
+
+// Running VGG16 at batch 1 on two threads peaks under 1.5 times the size of its
+// weights, measured in a child process so that nothing else this test binary did counts.
+func TestBigModelPeakMemory(t *testing.T) {
+	dir := os.Getenv("RULEBRUSH_BIG_MODELS")
+	if dir == "" {
+		t.Skip("RULEBRUSH_BIG_MODELS not set; VGG16's memory not checked")
+	}
+	path := filepath.Join(dir, "vgg16", "model.onnx")
+	if os.Getenv("RULEBRUSH_PEAK_CHILD") != "" {
+		engine.SetThreads(2)
+		m, err := engine.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := m.Run(context.Background(), tensor.New(1, 3, 224, 224)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Skipf("vgg16 not exported: %v", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBigModelPeakMemory$")
+	cmd.Env = append(os.Environ(), "RULEBRUSH_PEAK_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+	t.Logf("vgg16: peak resident %d MB, %.2f x the %d MB file", peak>>20, float64(peak)/float64(info.Size()), info.Size()>>20)
+	if float64(peak) > 1.5*float64(info.Size()) {
+		t.Errorf("peak resident memory %d MB is over 1.5 x the model's %d MB", peak>>20, info.Size()>>20)
 	}
 }

@@ -147,14 +147,12 @@ func (ws *Workspace) winoFilters(w []float32, s convShape, v *winoVariant, packe
 		ws.wino[key] = f
 	}
 	f.version = version
-	aa, oc := v.a*v.a, s.o*s.c
-	u := f.u
-	if u == nil {
-		u = make([]float32, aa*oc)
-	}
-	winoFilterTransform(u, w, s.o, s.c, v)
+	aa := v.a * v.a
 	if !packed {
-		f.u = u
+		if f.u == nil {
+			f.u = make([]float32, aa*s.o*s.c)
+		}
+		winoFilterTransform(f.u, w, s.o, s.c, v)
 		return f
 	}
 	if f.packed == nil {
@@ -163,8 +161,14 @@ func (ws *Workspace) winoFilters(w []float32, s convShape, v *winoVariant, packe
 			f.packed[xi] = &packedFilters{m: s.o, k: s.c, a: make([]float32, (s.o+packRows-1)/packRows*packRows*s.c)}
 		}
 	}
-	for xi, pf := range f.packed {
-		packFilters(pf.a, u[xi*oc:(xi+1)*oc], s.o, s.c)
+	// One panel of filters at a time, so that no unpacked copy of U is ever whole.
+	u := make([]float32, aa*packRows*s.c)
+	for o0 := 0; o0 < s.o; o0 += packRows {
+		rows := min(packRows, s.o-o0)
+		winoFilterTransform(u, w[o0*s.c*9:(o0+rows)*s.c*9], rows, s.c, v)
+		for xi, pf := range f.packed {
+			packFilters(pf.a[o0*s.c:(o0+packRows)*s.c], u[xi*rows*s.c:(xi+1)*rows*s.c], rows, s.c)
+		}
 	}
 	return f
 }
