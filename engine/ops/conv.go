@@ -244,9 +244,13 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 	tasks := s.n * s.group * tiles
 	if tasks >= threads || s.og < 32 {
 		parallelFor(tasks, 2*s.og*K*T, func(lo, hi int) {
-			var col []float32
+			var col []float32 // the im2col tile, or one row of it for the packed kernel
 			if !pointwise {
-				col = ws.get(K * T)
+				n := K * T
+				if packed != nil {
+					n = T
+				}
+				col = ws.get(n)
 				defer ws.put(col)
 			}
 			for task := lo; task < hi; task++ {
@@ -256,12 +260,20 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 				xg := x[(n*s.c+g*s.cg)*hw : (n*s.c+(g+1)*s.cg)*hw]
 				yg := y[(n*s.o+g*s.og)*P : (n*s.o+(g+1)*s.og)*P]
 				rg := residual(r, (n*s.o+g*s.og)*P, s.og*P)
+				if packed != nil {
+					var src panelSource = matrixPanels{xg[p0:], hw}
+					if !pointwise {
+						src = im2colPanels{xg, s, p0, col}
+					}
+					packedEpilogue(yg, rg, b, packed[g], src, g*s.og, 0, s.og, p0, p1, P, act, ws)
+					continue
+				}
 				src, ldb := xg[p0:], hw
 				if !pointwise {
 					im2colTile(col[:K*(p1-p0)], xg, s, 0, K, p0, p1)
 					src, ldb = col, p1-p0
 				}
-				gemmEpilogue(yg, rg, b, w[g*s.og*K:], packedGroup(packed, g), src, g*s.og, 0, s.og, p0, p1, P, K, ldb, act, ws)
+				gemmEpilogue(yg, rg, b, w[g*s.og*K:], src, g*s.og, 0, s.og, p0, p1, P, K, ldb, act, ws)
 			}
 		})
 		return
@@ -288,40 +300,46 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 				im2col(col, xg, s)
 				src = col
 			}
-			wg, pg := w[g*s.og*K:], packedGroup(packed, g)
+			wg := w[g*s.og*K:]
 			parallelFor(blocks, minParallelWork, func(lo, hi int) {
 				m0, m1 := lo*mb, min(hi*mb, s.og)
-				gemmEpilogue(yg, rg, b, wg, pg, src, g*s.og, m0, m1, 0, P, P, K, P, act, ws)
+				if packed != nil {
+					packedEpilogue(yg, rg, b, packed[g], matrixPanels{src, P}, g*s.og, m0, m1, 0, P, P, act, ws)
+					return
+				}
+				gemmEpilogue(yg, rg, b, wg, src, g*s.og, m0, m1, 0, P, P, K, P, act, ws)
 			})
 		}
 	}
 }
 
-// packedGroup returns the packed filters of group g, or nil when there are none.
-func packedGroup(packed []*packedFilters, g int) *packedFilters {
-	if packed == nil {
-		return nil
+// packedEpilogue is gemmEpilogue on the packed kernel, with the filters pw and the
+// unfolded input coming from src. Without a residual the kernel stores the product and
+// one pass adds the bias and applies the activation; with one, the output is first set
+// to residual plus bias and the kernel adds to it.
+func packedEpilogue(y, r, b []float32, pw *packedFilters, src panelSource, o0, m0, m1, p0, p1, ld int, act Activation, ws *Workspace) {
+	if r == nil {
+		gemmPacked(y[p0:], ld, pw, m0, m1, src, p1-p0, false, ws)
+		for m := m0; m < m1; m++ {
+			act.applyBias(y[m*ld+p0:m*ld+p1], bias(b, o0+m))
+		}
+		return
 	}
-	return packed[g]
+	fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
+	gemmPacked(y[p0:], ld, pw, m0, m1, src, p1-p0, true, ws)
+	epilogueRows(y, m0, m1, p0, p1, ld, act)
 }
 
 // gemmEpilogue sets columns [p0, p1) of rows [m0, m1) of y (row stride ld) to
 // act(w·src + bias + r): rows m0.. of the filters w [·, K] times the K×(p1-p0) matrix
 // at src (row stride ldb), plus the bias b[o0+m] and the residual r (laid out like y)
-// when they are not nil. The product runs on the packed kernel when pw, the same
-// filters packed, is not nil, and on OpenBLAS otherwise.
+// when they are not nil.
 //
-// On OpenBLAS, a product with few columns (the 7×7 layers of a network at batch 1) and
-// a large filter matrix runs faster transposed, yᵀ = srcᵀ·wᵀ, where OpenBLAS streams
-// the filters through its cache-blocked operand; the result is then transposed into y.
-func gemmEpilogue(y, r, b, w []float32, pw *packedFilters, src []float32, o0, m0, m1, p0, p1, ld, K, ldb int, act Activation, ws *Workspace) {
+// A product with few columns (the 7×7 layers of a network at batch 1) and a large
+// filter matrix runs faster transposed, yᵀ = srcᵀ·wᵀ, where OpenBLAS streams the
+// filters through its cache-blocked operand; the result is then transposed into y.
+func gemmEpilogue(y, r, b, w, src []float32, o0, m0, m1, p0, p1, ld, K, ldb int, act Activation, ws *Workspace) {
 	rows, cols := m1-m0, p1-p0
-	if pw != nil {
-		fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
-		gemmPacked(y[p0:], ld, pw, m0, m1, src, ldb, cols, true, ws)
-		epilogueRows(y, m0, m1, p0, p1, ld, act)
-		return
-	}
 	if cols > transposedMaxCols || rows*K < transposedMinWeights {
 		fillBias(y, r, b, o0, m0, m1, p0, p1, ld)
 		gemm.Sgemm(false, false, rows, cols, K, 1, w[m0*K:], K, src, ldb, 1, y[m0*ld+p0:], ld)

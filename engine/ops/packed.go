@@ -73,11 +73,11 @@ func packFilters(a, w []float32, m, k int) {
 
 // gemmPacked adds A·B to rows [m0, m1) and columns [0, n) of c (row stride ldc), or
 // stores it there when add is false, with A rows [m0, m1) of pf (m0 a multiple of
-// packRows) and B [pf.k][n] at row stride ldb.
+// packRows) and B [pf.k][n] coming from src.
 //
-// B is copied into panels a block of packDepth rows and at most packBlock floats at a
+// B is laid out in panels a block of packDepth rows and at most packBlock floats at a
 // time, so that the block stays in L2 while every panel of A passes over it.
-func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, b []float32, ldb, n int, add bool, ws *Workspace) {
+func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, src panelSource, n int, add bool, ws *Workspace) {
 	if m0 >= m1 || n == 0 {
 		return
 	}
@@ -87,7 +87,7 @@ func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, b []float32
 		}
 		return
 	}
-	if m0%packRows != 0 || m1 > pf.m || len(c) < (m1-1)*ldc+n || pf.k > 0 && len(b) < (pf.k-1)*ldb+n {
+	if m0%packRows != 0 || m1 > pf.m || len(c) < (m1-1)*ldc+n {
 		panic("ops.gemmPacked: bad arguments")
 	}
 	K := pf.k
@@ -100,17 +100,60 @@ func gemmPacked(c []float32, ldc int, pf *packedFilters, m0, m1 int, b []float32
 		panels := (cols + packCols - 1) / packCols
 		for k0 := 0; k0 < K; k0 += packDepth {
 			kl := min(packDepth, K-k0)
-			for j := range panels {
-				packPanel32(kl, &b[k0*ldb+j0+j*packCols], ldb, &bp[j*kl*packCols], colMask(cols-j*packCols))
-			}
+			src.pack(bp, k0, kl, j0, cols)
 			for i := m0; i < m1; i += packRows {
 				a := &pf.a[i*K+k0*packRows]
 				rows := min(packRows, m1-i)
+				kernel := kernel14x32
+				if rows <= 4 {
+					kernel = kernel4x32
+				} else if rows <= 8 {
+					kernel = kernel8x32
+				}
 				for j := range panels {
-					kernel14x32(kl, a, &bp[j*kl*packCols], &c[i*ldc+j0+j*packCols], ldc, rows, colMask(cols-j*packCols), add || k0 > 0)
+					kernel(kl, a, &bp[j*kl*packCols], &c[i*ldc+j0+j*packCols], ldc, rows, colMask(cols-j*packCols), add || k0 > 0)
 				}
 			}
 		}
+	}
+}
+
+// A panelSource lays out rows [k0, k0+kl) and columns [j0, j0+cols) of a GEMM's B
+// operand in bp as ⌈cols/packCols⌉ panels [kl][packCols], with zeros past cols.
+type panelSource interface {
+	pack(bp []float32, k0, kl, j0, cols int)
+}
+
+// matrixPanels is B stored as a row-major matrix with row stride ld.
+type matrixPanels struct {
+	b  []float32
+	ld int
+}
+
+func (m matrixPanels) pack(bp []float32, k0, kl, j0, cols int) {
+	if kl > 0 && len(m.b) < (k0+kl-1)*m.ld+j0+cols {
+		panic("ops.matrixPanels: matrix too short")
+	}
+	for j := 0; j*packCols < cols; j++ {
+		packPanel32(kl, &m.b[k0*m.ld+j0+j*packCols], m.ld, &bp[j*kl*packCols], colMask(cols-j*packCols))
+	}
+}
+
+// im2colPanels is the im2col matrix of one image group x (see im2colTile), columns from
+// p0 on, unfolded a row at a time into row and from there into the panels, so that the
+// matrix itself is never stored.
+type im2colPanels struct {
+	x   []float32
+	s   convShape
+	p0  int
+	row []float32 // at least as long as the widest block of columns
+}
+
+func (q im2colPanels) pack(bp []float32, k0, kl, j0, cols int) {
+	row := q.row[:cols]
+	for r := range kl {
+		im2colTile(row, q.x, q.s, k0+r, k0+r+1, q.p0+j0, q.p0+j0+cols)
+		scatterPanels(&row[0], cols, &bp[r*packCols], kl*packCols)
 	}
 }
 
@@ -122,7 +165,7 @@ func colMask(left int) uint32 {
 	return 1<<left - 1
 }
 
-// kernel14x32Ref is the reference for kernel14x32: it adds the product of a [k][14]
+// kernel14x32Ref is the reference for kernel14x32 (and its 8- and 4-row variants): it adds the product of a [k][14]
 // and b [k][32] to rows [0, rows) of c (row stride ldc), or stores it when add is
 // false, in the columns of mask.
 func kernel14x32Ref(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool) {
@@ -141,6 +184,21 @@ func kernel14x32Ref(k int, a, b, c *float32, ldc, rows int, mask uint32, add boo
 				sum += *dst
 			}
 			*dst = sum
+		}
+	}
+}
+
+// scatterPanelsRef is the reference for scatterPanels: it copies the row src[0:n] into
+// consecutive panels, floats [32j, 32j+32) to dst[j*stride:], with zeros past n.
+func scatterPanelsRef(src *float32, n int, dst *float32, stride int) {
+	s := unsafe.Slice(src, n)
+	for j := 0; j*packCols < n; j++ {
+		d := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(dst), 4*j*stride)), packCols)
+		for i := range d {
+			d[i] = 0
+			if j*packCols+i < n {
+				d[i] = s[j*packCols+i]
+			}
 		}
 	}
 }

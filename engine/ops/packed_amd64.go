@@ -22,8 +22,24 @@ func detectAVX512() bool {
 //go:noescape
 func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool)
 
+// kernel8x32 and kernel4x32 are kernel14x32 for at most 8 and 4 rows: the last panel of
+// filters whose count is not a multiple of 14 (64 = 4·14 + 8) needs no more FMAs than
+// it has rows.
+//
+//go:noescape
+func kernel8x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool)
+
+//go:noescape
+func kernel4x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool)
+
 // packPanel32 copies k rows of 32 floats from src (row stride ld) into dst [k][32],
 // reading only the columns whose bit is set in mask and writing zeros for the others.
 //
 //go:noescape
 func packPanel32(k int, src *float32, ld int, dst *float32, mask uint32)
+
+// scatterPanels copies the row src[0:n] into consecutive panels: floats [32j, 32j+32)
+// to dst[j*stride:], with zeros past n.
+//
+//go:noescape
+func scatterPanels(src *float32, n int, dst *float32, stride int)

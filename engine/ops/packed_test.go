@@ -15,6 +15,7 @@ func TestPackedKernelsMatchReference(t *testing.T) {
 	}{
 		{0, 32, 14, 32}, {1, 32, 14, 32}, {7, 40, 14, 32}, {64, 33, 1, 32},
 		{5, 32, 13, 17}, {9, 50, 6, 16}, {3, 32, 14, 1}, {300, 70, 2, 31},
+		{11, 40, 8, 32}, {4, 33, 7, 20}, {6, 32, 4, 32}, {2, 36, 3, 9},
 	} {
 		t.Run(fmt.Sprintf("k%d-rows%d-cols%d", tc.k, tc.rows, tc.cols), func(t *testing.T) {
 			rng := testutil.Rand(uint64(tc.k*131 + tc.rows))
@@ -23,10 +24,20 @@ func TestPackedKernelsMatchReference(t *testing.T) {
 			c := testutil.RandSlice(rng, packRows*tc.ldc)
 			want := append([]float32(nil), c...)
 			mask := colMask(tc.cols)
-			for _, add := range []bool{true, false} {
-				kernel14x32(tc.k, &a[0], &b[0], &c[0], tc.ldc, tc.rows, mask, add)
-				kernel14x32Ref(tc.k, &a[0], &b[0], &want[0], tc.ldc, tc.rows, mask, add)
-				assertNear(t, c, want, 1e-5)
+			kernels := []struct {
+				name    string
+				maxRows int
+				f       func(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool)
+			}{{"14", 14, kernel14x32}, {"8", 8, kernel8x32}, {"4", 4, kernel4x32}}
+			for _, kern := range kernels {
+				if tc.rows > kern.maxRows {
+					continue
+				}
+				for _, add := range []bool{true, false} {
+					kern.f(tc.k, &a[0], &b[0], &c[0], tc.ldc, tc.rows, mask, add)
+					kernel14x32Ref(tc.k, &a[0], &b[0], &want[0], tc.ldc, tc.rows, mask, add)
+					assertNear(t, c, want, 1e-5)
+				}
 			}
 
 			src := testutil.RandSlice(rng, (tc.k+1)*tc.ldc)
@@ -36,6 +47,17 @@ func TestPackedKernelsMatchReference(t *testing.T) {
 			}
 			packPanel32(tc.k, &src[0], tc.ldc, &got[0], mask)
 			packPanel32Ref(tc.k, &src[0], tc.ldc, &ref[0], mask)
+			assertNear(t, got, ref, 0)
+
+			// The same row scattered into panels tc.ldc+32 floats apart.
+			n := tc.k + tc.cols
+			stride := tc.ldc + packCols
+			got, ref = make([]float32, (n/packCols+1)*stride), make([]float32, (n/packCols+1)*stride)
+			for i := range got {
+				got[i], ref[i] = -1, -1
+			}
+			scatterPanels(&src[0], n, &got[0], stride)
+			scatterPanelsRef(&src[0], n, &ref[0], stride)
 			assertNear(t, got, ref, 0)
 		})
 	}
@@ -68,7 +90,7 @@ func TestGemmPackedMatchesNaive(t *testing.T) {
 						want[i*ldc+j] = float32(s)
 					}
 				}
-				gemmPacked(c, ldc, pf, tc.m0, tc.m1, b, ldb, tc.n, add, ws)
+				gemmPacked(c, ldc, pf, tc.m0, tc.m1, matrixPanels{b, ldb}, tc.n, add, ws)
 				assertNear(t, c, want, 1e-4*math.Sqrt(float64(tc.k+1)))
 			}
 		})
@@ -117,7 +139,7 @@ func BenchmarkGemmPacked(b *testing.B) {
 		b.Run(fmt.Sprintf("packed/%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) {
 			i := 0
 			for b.Loop() {
-				gemmPacked(c, sh.n, packed[i%copies], 0, sh.m, x, sh.n, sh.n, true, ws)
+				gemmPacked(c, sh.n, packed[i%copies], 0, sh.m, matrixPanels{x, sh.n}, sh.n, true, ws)
 				i++
 			}
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

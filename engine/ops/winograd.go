@@ -322,7 +322,7 @@ func (p *winoPlan) gemm(m []float32, u *winoFilters, v []float32, ty0, ty1, xi, 
 	c, o := p.s.c, p.s.o
 	T, ld := p.tiles(ty0, ty1)
 	if u.packed != nil {
-		gemmPacked(m[xi*o*ld:], ld, u.packed[xi], o0, o1, v[xi*c*ld:], ld, T, false, ws)
+		gemmPacked(m[xi*o*ld:], ld, u.packed[xi], o0, o1, matrixPanels{v[xi*c*ld:], ld}, T, false, ws)
 		return
 	}
 	gemm.Sgemm(false, false, o1-o0, T, c, 1, u.u[(xi*o+o0)*c:], c, v[xi*c*ld:], ld, 0, m[(xi*o+o0)*ld:], ld)
