@@ -55,34 +55,63 @@ func SetThreads(n int) {
 	poolMu.Lock()
 	defer poolMu.Unlock()
 	for ; poolSize < n-1; poolSize++ {
-		go worker()
+		go worker(poolSize + 1)
 	}
 }
 
 // Threads reports the number of goroutines the kernels use.
 func Threads() int { return int(threads.Load()) }
 
-// A job is one ParallelFor call: chunks are claimed through an atomic counter by the
-// caller and by any worker that joins. Because the caller always works on its own job,
-// nested ParallelFor calls cannot deadlock.
+// A job is one ParallelFor call. Its chunks are dealt out in contiguous shares, one per
+// thread: the caller (id 0) and worker i start on share i, then take what is left of
+// the others' shares. Successive kernels thus give each core the same part of the
+// image, which it wrote itself in the previous layer and still holds in its own
+// caches. That matters when the cores share no cache (another CCD or socket): there,
+// ResNet-50 at 2 threads took 28.5 ms with chunks taken first come, first served, and
+// 26 ms with shares (20.5-21 ms either way on cores sharing an L3). Every chunk is
+// claimed through its share's atomic counter, so a late or absent worker delays
+// nothing. Because the caller always works on its own job, nested ParallelFor calls
+// cannot deadlock.
 type job struct {
 	fn      func(lo, hi int)
 	n, size int
-	chunks  int64
-	next    atomic.Int64
-	pending atomic.Int64 // chunks not finished yet
+	chunks  int
+	next    []atomic.Int64 // per share: chunks claimed from it
+	pending atomic.Int64   // chunks not finished yet
 }
 
-func (j *job) run() {
-	for {
-		c := j.next.Add(1) - 1
-		if c >= j.chunks {
-			return
+// share returns the chunks [lo, hi) of share q.
+func (j *job) share(q int) (lo, hi int) {
+	t := len(j.next)
+	return q * j.chunks / t, (q + 1) * j.chunks / t
+}
+
+// run works on share id, then on the rest of the others'.
+func (j *job) run(id int) {
+	t := len(j.next)
+	for k := range t {
+		q := (id + k) % t
+		lo, hi := j.share(q)
+		for {
+			c := lo + int(j.next[q].Add(1)) - 1
+			if c >= hi {
+				break
+			}
+			start := c * j.size
+			j.fn(start, min(start+j.size, j.n))
+			j.pending.Add(-1)
 		}
-		lo := int(c) * j.size
-		j.fn(lo, min(lo+j.size, j.n))
-		j.pending.Add(-1)
 	}
+}
+
+// unclaimed reports whether some chunk of j has not been claimed yet.
+func (j *job) unclaimed() bool {
+	for q := range j.next {
+		if lo, hi := j.share(q); int(j.next[q].Load()) < hi-lo {
+			return true
+		}
+	}
+	return false
 }
 
 // Nothing on the path of a job blocks: a goroutine that blocks is made runnable again
@@ -93,16 +122,17 @@ func (j *job) run() {
 // chunks to finish.
 const spinFor = 2 * time.Millisecond
 
-func worker() {
+// worker is the pool goroutine that takes share id of every job.
+func worker(id int) {
 	for {
 		parked.Add(1)
 		j := <-poolQueue
 		for j != nil {
-			j.run()
+			j.run(id)
 			done := j
 			j = nil
 			for start := time.Now(); j == nil && time.Since(start) < spinFor; {
-				if c := current.Load(); c != done && c.next.Load() < c.chunks {
+				if c := current.Load(); c != done && c.unclaimed() {
 					j = c
 				}
 			}
@@ -143,7 +173,7 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 	chunks := min(chunksPerThread*t, n)
 	size := (n + chunks - 1) / chunks
 	chunks = (n + size - 1) / size
-	j := &job{fn: fn, n: n, size: size, chunks: int64(chunks)}
+	j := &job{fn: fn, n: n, size: size, chunks: chunks, next: make([]atomic.Int64, t)}
 	j.pending.Store(int64(chunks))
 	current.Store(j) // for the spinning workers
 	woken := 0
@@ -169,7 +199,7 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 		// another P steals it.
 		runtime.Gosched()
 	}
-	j.run()
+	j.run(0)
 	j.wait()
 	current.CompareAndSwap(j, noJob) // do not keep fn's captures alive
 }
