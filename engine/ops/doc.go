@@ -9,7 +9,9 @@
 //   - Shape mismatches are programming errors (the executor checks shapes when it loads
 //     a model), so kernels panic on them rather than return errors.
 //   - Work is split over Threads() goroutines with ParallelFor, matrix products
-//     included: each worker calls package gemm on its own piece, single-threaded.
+//     included: each worker multiplies its own piece, single-threaded. Convolutions
+//     multiply on the packed AVX-512 kernel of packed.go when the CPU has it, other
+//     products (and convolutions elsewhere) call package gemm.
 //     Idle workers poll for the next piece of work for a while instead of sleeping,
 //     and SetThreads keeps GOMAXPROCS above the thread count (see parallel.go).
 //   - Hot loops that Go would not vectorise (depthwise convolution, pooling, epilogues,
