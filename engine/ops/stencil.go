@@ -35,10 +35,11 @@ func newStencil(h, w, pt, pl, kh, kw, dh, dw, stride, oh, ow int) stencil {
 	return s
 }
 
-// scratch is the number of floats fill needs: the planes and one padded row.
+// scratch is the number of floats fill needs: the plane, or the four quarters and the
+// two planes of padded rows they are split from.
 func (s *stencil) scratch() int {
 	if s.stride == 2 {
-		return 4*s.planeN + 2*s.rowW
+		return 8 * s.planeN
 	}
 	return s.planeN
 }
@@ -65,29 +66,22 @@ func (s *stencil) fill(buf, x []float32, pad float32, again bool) {
 		}
 		return
 	}
-	q, row := buf[:4*s.planeN], buf[4*s.planeN:4*s.planeN+2*s.rowW]
+	// The padded rows go, by parity, into two planes with rows 2·rowW long; one
+	// deinterleave of each then gives its two quarters.
+	q, par := buf[:4*s.planeN], buf[4*s.planeN:8*s.planeN]
 	for r := range 2 * s.rows {
-		base := (r%2)*2*s.planeN + (r/2)*s.rowW
-		even, odd := q[base:base+s.rowW], q[base+s.planeN:base+s.planeN+s.rowW]
-		iy := r - s.pt
-		switch {
-		case iy < 0 || iy >= s.h:
-			if !again {
-				fill(even, pad)
-				fill(odd, pad)
-			}
-			continue
-		case again: // the row buffer keeps its padding too
-			copy(row[min(s.pl, len(row)):], x[iy*s.w:(iy+1)*s.w])
-		default:
-			s.padRow(row, x, iy, pad)
+		dst := par[(r%2)*2*s.planeN+(r/2)*2*s.rowW:][:2*s.rowW]
+		if iy := r - s.pt; again && iy >= 0 && iy < s.h {
+			copy(dst[min(s.pl, len(dst)):], x[iy*s.w:(iy+1)*s.w])
+		} else if !again {
+			s.padRow(dst, x, iy, pad)
 		}
-		deinterleave(even, odd, row)
 	}
-	if !again {
-		for i := range 4 {
-			fill(q[i*s.planeN+s.rows*s.rowW:(i+1)*s.planeN], pad)
+	for a := range 2 {
+		if !again {
+			fill(par[a*2*s.planeN+s.rows*2*s.rowW:(a+1)*2*s.planeN], pad)
 		}
+		deinterleave(q[2*a*s.planeN:(2*a+1)*s.planeN], q[(2*a+1)*s.planeN:(2*a+2)*s.planeN], par[a*2*s.planeN:(a+1)*2*s.planeN])
 	}
 }
 
