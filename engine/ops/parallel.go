@@ -76,8 +76,15 @@ type job struct {
 	fn      func(lo, hi int)
 	n, size int
 	chunks  int
-	next    []atomic.Int64 // per share: chunks claimed from it
-	pending atomic.Int64   // chunks not finished yet
+	next    []counter // per share: chunks claimed from it
+	pending counter   // chunks not finished yet
+}
+
+// A counter has a cache line to itself, so that threads claiming chunks from different
+// shares do not take the line from each other.
+type counter struct {
+	atomic.Int64
+	_ [56]byte
 }
 
 // share returns the chunks [lo, hi) of share q.
@@ -173,7 +180,7 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 	chunks := min(chunksPerThread*t, n)
 	size := (n + chunks - 1) / chunks
 	chunks = (n + size - 1) / size
-	j := &job{fn: fn, n: n, size: size, chunks: chunks, next: make([]atomic.Int64, t)}
+	j := &job{fn: fn, n: n, size: size, chunks: chunks, next: make([]counter, t)}
 	j.pending.Store(int64(chunks))
 	current.Store(j) // for the spinning workers
 	woken := 0
