@@ -1,5 +1,7 @@
 package ops
 
+//go:generate go run gen_packed.go
+
 // havePackedKernel reports whether the CPU and OS run the AVX-512 kernels of the packed
 // GEMM; without them the convolutions call OpenBLAS.
 var havePackedKernel = detectAVX512()

@@ -1,8 +1,12 @@
 package ops
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/rulebrush/rulebrush/engine/internal/gemm"
@@ -60,6 +64,28 @@ func TestPackedKernelsMatchReference(t *testing.T) {
 			scatterPanelsRef(&src[0], n, &ref[0], stride)
 			assertNear(t, got, ref, 0)
 		})
+	}
+}
+
+// packed_amd64.s is what gen_packed.go writes.
+func TestPackedAssemblyIsGenerated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the generator")
+	}
+	path := filepath.Join(t.TempDir(), "packed_amd64.s")
+	if out, err := exec.Command("go", "run", "gen_packed.go", "-o", path).CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_packed.go: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("packed_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("packed_amd64.s differs from what gen_packed.go writes: run go generate ./engine/ops")
 	}
 }
 
