@@ -191,9 +191,11 @@ const (
 // times the unfolded input [K, P] (K = cg*kh*kw, P output pixels). For a 1×1 stride-1
 // unpadded convolution the input itself is that matrix; otherwise im2col builds it.
 //
-// The P columns are cut into tiles; each task unfolds its tile into per-worker
-// scratch, sets its output tile to the bias, lets OpenBLAS (on one thread) add the
-// product and applies the activation while the tile is still in cache. When there are
+// The P columns are cut into tiles, and each task computes one tile of the output with
+// the bias, residual and activation applied while it is still in cache. On the packed
+// kernel (see packed.go) the tiles are whole kernel panels and the unfolded input is
+// built a row at a time straight into the kernel's panels; on OpenBLAS (one thread per
+// call) each task unfolds its whole tile into per-worker scratch first. When there are
 // fewer tasks than workers (small images at batch 1), the rows of the product are split
 // among the workers instead.
 func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspace) {
@@ -279,7 +281,7 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 		return
 	}
 	// Few large tasks: unfold in parallel, then split the filters among the workers in
-	// blocks that are a multiple of the GEMM kernel's 16 rows.
+	// blocks of whole kernel panels (16 rows for OpenBLAS's).
 	var col []float32
 	if !pointwise {
 		col = ws.floats(K * P)
