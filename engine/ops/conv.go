@@ -150,9 +150,11 @@ func ConvAdd(y, x, w *tensor.Tensor, b []float32, r *tensor.Tensor, p ConvParams
 		if res != nil {
 			act = Activation{}
 		}
-		if (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps {
+		switch {
+		case depthwise3x3(y.Data, x.Data, w.Data, b, s, act):
+		case (s.sh == 1 && s.sw == 1 || s.sh == 2 && s.sw == 2 && s.dh == 1 && s.dw == 1) && s.kh*s.kw <= maxStencilTaps:
 			depthwiseStencil(y.Data, x.Data, w.Data, b, s, act, ws)
-		} else {
+		default:
 			depthwise(y.Data, x.Data, w.Data, b, s, act)
 		}
 		if res != nil {
@@ -214,7 +216,7 @@ func convGemm(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspac
 	// With the packed kernel the filters of each group are laid out once, here, before
 	// the workers share them.
 	var packed []*packedFilters
-	if havePackedKernel && hasAVX2FMA {
+	if hasAVX512 && hasAVX2FMA {
 		packed = make([]*packedFilters, s.group)
 		for g := range packed {
 			packed[g] = ws.packedFilters(w, g*s.og*K, s.og, K)

@@ -2,9 +2,9 @@ package ops
 
 //go:generate go run gen_packed.go
 
-// havePackedKernel reports whether the CPU and OS run the AVX-512 kernels of the packed
-// GEMM; without them the convolutions call OpenBLAS.
-var havePackedKernel = detectAVX512()
+// hasAVX512 reports whether the CPU and OS run AVX-512F: the packed GEMM and the 3×3
+// depthwise rows need it; without it convolutions call OpenBLAS and the stencils.
+var hasAVX512 = detectAVX512()
 
 func detectAVX512() bool {
 	if !hasAVX2FMA {

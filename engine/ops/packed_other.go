@@ -2,9 +2,9 @@
 
 package ops
 
-// havePackedKernel is false: the packed GEMM's vector kernels are written for amd64, and
-// convolutions elsewhere call the matrix library.
-var havePackedKernel = false
+// hasAVX512 is false: the AVX-512 kernels are written for amd64, and convolutions
+// elsewhere call the matrix library and the stencils.
+var hasAVX512 = false
 
 func kernel14x32(k int, a, b, c *float32, ldc, rows int, mask uint32, add bool) {
 	kernel14x32Ref(k, a, b, c, ldc, rows, mask, add)

@@ -243,7 +243,7 @@ func (p *winoPlan) planesSize() int { return (p.v.m*p.rows + p.v.a - p.v.m) * p.
 // the workers; when there are fewer blocks than workers, each stage of a block is split
 // among them instead (channels, GEMMs and filters).
 func convWinograd(y, x, w, b, r []float32, s convShape, act Activation, ws *Workspace, v *winoVariant) {
-	u := ws.winoFilters(w, s, v, havePackedKernel && hasAVX2FMA && s.c >= winoPackedMinC)
+	u := ws.winoFilters(w, s, v, hasAVX512 && hasAVX2FMA && s.c >= winoPackedMinC)
 	p := newWinoPlan(s, v)
 	aa := v.a * v.a
 	maxT := p.rows*p.tilesW + winoSlack
