@@ -16,6 +16,35 @@
 #define G_STRIDE 48
 #define G_CHUNKS 56
 
+// PROLOGUE loads the weights, bias and clamp and sets up the row loop: DI the output
+// row, SI the plane, DX the height, R11 the input row in bytes, R15 the left padding
+// in bytes, BX the first input row of the output row (-pt), R8 the rows left.
+#define PROLOGUE \
+	MOVQ w+16(FP), R9; \
+	VBROADCASTSS 0(R9), Z0; \
+	VBROADCASTSS 4(R9), Z1; \
+	VBROADCASTSS 8(R9), Z2; \
+	VBROADCASTSS 12(R9), Z3; \
+	VBROADCASTSS 16(R9), Z4; \
+	VBROADCASTSS 20(R9), Z5; \
+	VBROADCASTSS 24(R9), Z6; \
+	VBROADCASTSS 28(R9), Z7; \
+	VBROADCASTSS 32(R9), Z8; \
+	VBROADCASTSS b+40(FP), Z9; \
+	VBROADCASTSS lo+44(FP), Z10; \
+	VBROADCASTSS hi+48(FP), Z11; \
+	MOVQ geom+32(FP), R9; \
+	MOVQ y+0(FP), DI; \
+	MOVQ x+8(FP), SI; \
+	MOVQ G_H(R9), DX; \
+	MOVQ G_W(R9), R11; \
+	SHLQ $2, R11; \
+	MOVQ G_PL(R9), R15; \
+	SHLQ $2, R15; \
+	XORQ BX, BX; \
+	SUBQ G_PT(R9), BX; \
+	MOVQ G_OH(R9), R8
+
 // ROWPTR sets dst to the input row AX (moved left by the padding), or to CX (zero) when
 // AX is outside [0, height): compared unsigned, a negative row is out too.
 #define ROWPTR(dst) \
@@ -87,33 +116,7 @@ GLOBL evens<>(SB), RODATA, $64
 
 // func dw3PlaneS1(y, x *float32, w *[9]float32, masks *uint16, geom *dw3Geom, b, lo, hi float32)
 TEXT ·dw3PlaneS1(SB), NOSPLIT, $0-52
-	// The weights, bias and clamp; DI the output row, SI the plane, DX the height, R11
-	// the input row in bytes, R15 the left padding in bytes, BX the first input row of
-	// the output row (-pt), R8 the rows left.
-MOVQ w+16(FP), R9
-	VBROADCASTSS 0(R9), Z0
-	VBROADCASTSS 4(R9), Z1
-	VBROADCASTSS 8(R9), Z2
-	VBROADCASTSS 12(R9), Z3
-	VBROADCASTSS 16(R9), Z4
-	VBROADCASTSS 20(R9), Z5
-	VBROADCASTSS 24(R9), Z6
-	VBROADCASTSS 28(R9), Z7
-	VBROADCASTSS 32(R9), Z8
-	VBROADCASTSS b+40(FP), Z9
-	VBROADCASTSS lo+44(FP), Z10
-	VBROADCASTSS hi+48(FP), Z11
-	MOVQ geom+32(FP), R9
-	MOVQ y+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ G_H(R9), DX
-	MOVQ G_W(R9), R11
-	SHLQ $2, R11
-	MOVQ G_PL(R9), R15
-	SHLQ $2, R15
-	XORQ BX, BX
-	SUBQ G_PT(R9), BX
-	MOVQ G_OH(R9), R8
+	PROLOGUE
 row1:
 	TESTQ R8, R8
 	JZ done1
@@ -158,33 +161,7 @@ done1:
 
 // func dw3PlaneS2(y, x *float32, w *[9]float32, masks *uint16, geom *dw3Geom, b, lo, hi float32)
 TEXT ·dw3PlaneS2(SB), NOSPLIT, $0-52
-	// The weights, bias and clamp; DI the output row, SI the plane, DX the height, R11
-	// the input row in bytes, R15 the left padding in bytes, BX the first input row of
-	// the output row (-pt), R8 the rows left.
-MOVQ w+16(FP), R9
-	VBROADCASTSS 0(R9), Z0
-	VBROADCASTSS 4(R9), Z1
-	VBROADCASTSS 8(R9), Z2
-	VBROADCASTSS 12(R9), Z3
-	VBROADCASTSS 16(R9), Z4
-	VBROADCASTSS 20(R9), Z5
-	VBROADCASTSS 24(R9), Z6
-	VBROADCASTSS 28(R9), Z7
-	VBROADCASTSS 32(R9), Z8
-	VBROADCASTSS b+40(FP), Z9
-	VBROADCASTSS lo+44(FP), Z10
-	VBROADCASTSS hi+48(FP), Z11
-	MOVQ geom+32(FP), R9
-	MOVQ y+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ G_H(R9), DX
-	MOVQ G_W(R9), R11
-	SHLQ $2, R11
-	MOVQ G_PL(R9), R15
-	SHLQ $2, R15
-	XORQ BX, BX
-	SUBQ G_PT(R9), BX
-	MOVQ G_OH(R9), R8
+	PROLOGUE
 	VMOVUPS evens<>(SB), Z15
 row2:
 	TESTQ R8, R8
