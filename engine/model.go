@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/rulebrush/rulebrush/engine/onnx"
+	"github.com/rulebrush/rulebrush/engine/ops"
 	"github.com/rulebrush/rulebrush/engine/tensor"
 )
 
@@ -33,6 +34,9 @@ type Model struct {
 
 	mu    sync.Mutex
 	plans map[planKey]*plan
+	// filters are the kernels' derived filters, shared by all plans: they run one at a
+	// time, under mu.
+	filters ops.FilterCache
 }
 
 // node is one graph operation after load-time rewriting.

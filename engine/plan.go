@@ -68,6 +68,7 @@ func (m *Model) plan(batch int, keep []string) (*plan, error) {
 		batch: batch, vals: map[string]*tensor.Tensor{}, consts: map[string]*tensor.Tensor{},
 		ints: map[string][]int64{}, shapes: map[string][]int{}, first: map[string]int{}, last: map[string]int{},
 	}
+	p.ws.Filters = &m.filters
 	for k, v := range m.consts {
 		p.consts[k] = v
 	}

@@ -43,13 +43,31 @@ type Workspace struct {
 	col   []float32 // im2col matrix
 	phase []float32 // stride-2 input split into phase planes (see phases)
 	mu    sync.Mutex
-	free  [][]float32                // per-worker buffers, returned after each parallel chunk
-	wino  winoCache                  // transformed filters of Winograd convolutions
-	packs map[packKey]*packedFilters // filters laid out for the packed GEMM
+	free  [][]float32 // per-worker buffers, returned after each parallel chunk
+	// Filters holds the filters the kernels derive from the weights and keep; nil
+	// gives the Workspace its own. Workspaces that never run at the same time (the plans
+	// of one model) share one, so that a model's filters are derived and held once.
+	Filters *FilterCache
+}
+
+// FilterCache holds filters derived from convolution weights: Winograd-transformed and
+// laid out for the packed kernel, each remembering the version of the weights it came
+// from (see WeightsChanged). The zero value is ready to use.
+type FilterCache struct {
+	wino  winoCache
+	packs map[packKey]*packedFilters
 }
 
 // NewWorkspace returns an empty workspace.
 func NewWorkspace() *Workspace { return &Workspace{} }
+
+// filters returns the Workspace's filter cache, making one when it has none.
+func (ws *Workspace) filters() *FilterCache {
+	if ws.Filters == nil {
+		ws.Filters = &FilterCache{}
+	}
+	return ws.Filters
+}
 
 // floats returns a scratch slice of length n, growing the buffer if needed.
 func (ws *Workspace) floats(n int) []float32 {

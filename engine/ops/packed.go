@@ -34,18 +34,19 @@ type packKey struct {
 // packed, packing them again when w has changed since the last call. It must not run
 // concurrently with itself on the same Workspace.
 func (ws *Workspace) packedFilters(w []float32, off, m, k int) *packedFilters {
-	if ws.packs == nil {
-		ws.packs = map[packKey]*packedFilters{}
+	fc := ws.filters()
+	if fc.packs == nil {
+		fc.packs = map[packKey]*packedFilters{}
 	}
 	key := packKey{&w[0], off, m, k}
 	version := weightVersion(w)
-	pf := ws.packs[key]
+	pf := fc.packs[key]
 	if pf != nil && pf.version == version {
 		return pf
 	}
 	if pf == nil {
 		pf = &packedFilters{m: m, k: k, a: make([]float32, (m+packRows-1)/packRows*packRows*k)}
-		ws.packs[key] = pf
+		fc.packs[key] = pf
 	}
 	pf.version = version
 	packFilters(pf.a, w[off:off+m*k], m, k)

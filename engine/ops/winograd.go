@@ -133,18 +133,19 @@ func weightVersion(w []float32) uint64 {
 // winoFilters returns the transformed filters of w [O,C,3,3], packed when packed is
 // set, transforming them again when the weights have changed since the last call.
 func (ws *Workspace) winoFilters(w []float32, s convShape, v *winoVariant, packed bool) *winoFilters {
-	if ws.wino == nil {
-		ws.wino = winoCache{}
+	fc := ws.filters()
+	if fc.wino == nil {
+		fc.wino = winoCache{}
 	}
 	key := winoKey{&w[0], len(w), v.m, packed}
 	version := weightVersion(w)
-	f := ws.wino[key]
+	f := fc.wino[key]
 	if f != nil && f.version == version {
 		return f
 	}
 	if f == nil {
 		f = &winoFilters{}
-		ws.wino[key] = f
+		fc.wino[key] = f
 	}
 	f.version = version
 	aa := v.a * v.a

@@ -77,8 +77,8 @@ func TestConvPicksWinograd(t *testing.T) {
 	ws := NewWorkspace()
 	Conv(y, x, w, b, p, ws)
 	testutil.AssertClose(t, y.Data, refConv(x, w, b, p).Data, 1e-5*math.Sqrt(32*9)/4, 1e-4)
-	if len(ws.wino) != 1 {
-		t.Fatalf("%d cached filter sets, want 1", len(ws.wino))
+	if n := len(ws.Filters.wino); n != 1 {
+		t.Fatalf("%d cached filter sets, want 1", n)
 	}
 }
 
