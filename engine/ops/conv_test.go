@@ -106,6 +106,56 @@ func TestConvMatchesReference(t *testing.T) {
 	}
 }
 
+// Random shapes through every convolution path, on one and two threads: tile and panel
+// edges, filter counts that are not multiples of the kernel's rows, deep sums split
+// into blocks, groups, strides, padding and the depthwise rows.
+func TestConvRandomShapesMatchReference(t *testing.T) {
+	rng := testutil.Rand(42)
+	pick := func(vals ...int) int { return vals[rng.IntN(len(vals))] }
+	cases := 60
+	if testing.Short() {
+		cases = 15
+	}
+	for i := range cases {
+		k := pick(1, 1, 3, 3, 5, 7)
+		stride := pick(1, 1, 2)
+		group := pick(1, 1, 1, 2, 0) // 0: depthwise
+		c := pick(1, 3, 8, 16, 30, 64, 300)
+		if group == 2 && c%2 == 1 {
+			c++
+		}
+		o := pick(1, 5, 14, 15, 29, 64, 70)
+		if group == 0 {
+			group, o = c, c*pick(1, 1, 2)
+		}
+		if group == 2 && o%2 == 1 {
+			o++
+		}
+		pad := [4]int{rng.IntN(k/2 + 1), rng.IntN(k/2 + 1), rng.IntN(k/2 + 1), rng.IntN(k/2 + 1)}
+		if rng.IntN(2) == 0 {
+			pad = [4]int{k / 2, k / 2, k / 2, k / 2}
+		}
+		tc := convCase{
+			name: fmt.Sprintf("%d", i), n: pick(1, 1, 2), c: c, h: pick(k, 7, 14, 17, 34), w: pick(k, 6, 13, 33, 40), o: o, kh: k, kw: k,
+			p: ConvParams{Strides: [2]int{stride, stride}, Pads: pad, Group: group, Act: []Activation{{}, {Kind: ActRelu}, relu6}[rng.IntN(3)]},
+		}
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/%dx%dx%dx%d-o%d-k%d-s%d-g%d-pads%v/threads%d", tc.name, tc.n, tc.c, tc.h, tc.w, tc.o, k, stride, group, pad, threads), func(t *testing.T) {
+				defer SetThreads(Threads())
+				SetThreads(threads)
+				x := randTensor(uint64(7*i), tc.n, tc.c, tc.h, tc.w)
+				w := randTensor(uint64(7*i+1), tc.o, tc.c/group, k, k)
+				b := testutil.RandSlice(testutil.Rand(uint64(7*i+2)), tc.o)
+				want := refConv(x, w, b, tc.p)
+				y := tensor.New(want.Shape...)
+				Conv(y, x, w, b, tc.p, NewWorkspace())
+				atol := 1e-5 * max(1, math.Sqrt(float64(tc.c/group*k*k))/4)
+				testutil.AssertClose(t, y.Data, want.Data, atol, 1e-4)
+			})
+		}
+	}
+}
+
 // ConvAdd adds the residual before the activation on every convolution path.
 func TestConvAddMatchesReference(t *testing.T) {
 	cases := append(convCases,
