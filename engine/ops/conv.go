@@ -198,9 +198,9 @@ func addRows(y, r []float32, act Activation) {
 
 // Tile sizes of the GEMM convolution, in floats: the output tile (og×T) stays in the
 // core's L2 cache between the GEMM and the epilogue; the im2col tile (K×T) is bounded
-// to keep scratch small. Tiles are at least minTile columns wide because every GEMM
-// call repacks the whole filter matrix, which narrow tiles of large layers would
-// repeat too often.
+// to keep scratch small. Tiles are at least minTile columns wide because every
+// OpenBLAS call repacks the whole filter matrix, which narrow tiles of large layers
+// would repeat too often (the packed kernel's filters are laid out once).
 const (
 	outBudget = 128 << 10
 	colBudget = 512 << 10

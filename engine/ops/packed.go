@@ -25,6 +25,11 @@ type packedFilters struct {
 	version uint64 // of the weights they were packed from (see WeightsChanged)
 }
 
+// newPackedFilters returns room for m filters of k weights, in whole panels.
+func newPackedFilters(m, k int) *packedFilters {
+	return &packedFilters{m: m, k: k, a: make([]float32, (m+packRows-1)/packRows*packRows*k)}
+}
+
 type packKey struct {
 	w         *float32
 	off, m, k int
@@ -45,7 +50,7 @@ func (ws *Workspace) packedFilters(w []float32, off, m, k int) *packedFilters {
 		return pf
 	}
 	if pf == nil {
-		pf = &packedFilters{m: m, k: k, a: make([]float32, (m+packRows-1)/packRows*packRows*k)}
+		pf = newPackedFilters(m, k)
 		fc.packs[key] = pf
 	}
 	pf.version = version

@@ -159,7 +159,7 @@ func (ws *Workspace) winoFilters(w []float32, s convShape, v *winoVariant, packe
 	if f.packed == nil {
 		f.packed = make([]*packedFilters, aa)
 		for xi := range f.packed {
-			f.packed[xi] = &packedFilters{m: s.o, k: s.c, a: make([]float32, (s.o+packRows-1)/packRows*packRows*s.c)}
+			f.packed[xi] = newPackedFilters(s.o, s.c)
 		}
 	}
 	// One panel of filters at a time, so that no unpacked copy of U is ever whole.
@@ -200,8 +200,8 @@ func winoFilterTransform(u, w []float32, o, c int, v *winoVariant) {
 // winoBudget bounds, in floats, the transformed input of one block of tiles, so that
 // the transformed input and the GEMM output of a block (1 MB each) are still in cache
 // for the transforms (ResNet-50's 56×56 layers: 1.15 -> 0.78 ms each); blocks are at
-// least winoMinTiles tiles (or the whole image) because every GEMM call repacks its
-// filter matrix.
+// least winoMinTiles tiles (or the whole image) because every OpenBLAS call repacks
+// its filter matrix.
 const (
 	winoBudget   = 256 << 10
 	winoMinTiles = 256
